@@ -1,0 +1,253 @@
+"""The linear face model on MediaPipe's topology: fitting and mesh composition.
+
+``V = mean + B_id c_id + B_exp c_exp`` in *model space* (unit RMS radius,
+axes as in conventions.py). Bases are orthonormal (as flattened ``3V`` vectors);
+coefficients are in model units, with per-component prior standard deviations
+``sigma_id`` / ``sigma_exp``. Built by :mod:`reenact_cli.face.build`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..conventions import NUM_FACE_VERTICES
+from ..errors import InputError
+from .pose import Pose, procrustes, slerp_rotation
+
+#: Relative weight of the Gaussian prior in the ridge fit (1 = MAP with unit
+#: observation noise in model units squared times this factor).
+PRIOR_WEIGHT = 2e-3
+FIT_ITERATIONS = 3
+
+
+@dataclass(frozen=True)
+class FaceFit:
+    """One face explained by the model.
+
+    Attributes:
+        pose: model -> crop pixels.
+        c_id: ``(K_id,)`` identity coefficients.
+        c_exp: ``(K_exp,)`` expression coefficients.
+        residual: ``(468, 3)`` model-space remainder the bases do not explain
+            (kept with the identity so fine source shape survives transfer).
+    """
+
+    pose: Pose
+    c_id: np.ndarray
+    c_exp: np.ndarray
+    residual: np.ndarray
+
+    def pose_vector(self) -> np.ndarray:
+        """The paper's ``p`` in R^12."""
+        return self.pose.as_vector()
+
+
+@dataclass(frozen=True)
+class Take:
+    """What a composition takes from the driver, and how much (``alpha`` in [0, 1]).
+
+    ``alpha`` blends the source's rotation and expression towards the driver's
+    (slerp / lerp); 1 is full reenactment.
+    """
+
+    pose: bool = True
+    expression: bool = True
+    alpha: float = 1.0
+
+
+@dataclass(frozen=True)
+class FaceModel:
+    """Arrays of the model; see module docstring for shapes and units.
+
+    Attributes:
+        mean: ``(468, 3)``.
+        id_basis: ``(K_id, 468, 3)``.
+        exp_basis: ``(K_exp, 468, 3)``.
+        sigma_id, sigma_exp: prior standard deviations per component.
+        pose_weights: ``(468,)`` per-vertex weights for the Procrustes pose fit
+            (high on rigid vertices: forehead, nose, temples).
+        fit_weights: ``(468,)`` per-vertex weights for the coefficient fit
+            (low on the sliding silhouette).
+        provenance: how and from what the model was built.
+    """
+
+    mean: np.ndarray
+    id_basis: np.ndarray
+    exp_basis: np.ndarray
+    sigma_id: np.ndarray
+    sigma_exp: np.ndarray
+    pose_weights: np.ndarray
+    fit_weights: np.ndarray
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def num_id(self) -> int:
+        return int(self.id_basis.shape[0])
+
+    @property
+    def num_exp(self) -> int:
+        return int(self.exp_basis.shape[0])
+
+    @property
+    def fingerprint(self) -> str:
+        """Short SHA-256 of the arrays: identifies a model in checkpoints and reports."""
+        h = hashlib.sha256()
+        for a in (self.mean, self.id_basis, self.exp_basis, self.sigma_id, self.sigma_exp):
+            h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+        return h.hexdigest()[:16]
+
+    # ------------------------------------------------------------------ fitting
+    def _solver(self) -> np.ndarray:
+        cached = self.__dict__.get("_solver_cache")
+        if cached is not None:
+            return cached
+        basis = np.concatenate([self.id_basis, self.exp_basis]).reshape(self.num_id + self.num_exp, -1).T
+        w = np.repeat(self.fit_weights, 3)
+        sigma = np.concatenate([self.sigma_id, self.sigma_exp])
+        prior = PRIOR_WEIGHT / np.maximum(sigma, 1e-6) ** 2
+        lhs = basis.T @ (basis * w[:, None]) + np.diag(prior)
+        solver = np.linalg.solve(lhs, basis.T * w[None, :]).astype(np.float64)
+        object.__setattr__(self, "_solver_cache", solver)
+        return solver
+
+    def shape(self, c_id: np.ndarray, c_exp: np.ndarray) -> np.ndarray:
+        """Model-space vertices ``(468, 3)`` for the given coefficients."""
+        return (
+            self.mean
+            + np.tensordot(c_id, self.id_basis, axes=1)
+            + np.tensordot(c_exp, self.exp_basis, axes=1)
+        ).astype(np.float32)
+
+    def fit(self, vertices: np.ndarray) -> FaceFit:
+        """Explain observed vertices ``(468, 3)`` (crop pixels) by pose + coefficients.
+
+        Alternates a weighted similarity Procrustes (rigid vertices) with a
+        weighted ridge solve of ``[B_id B_exp]``; the residual is kept.
+        """
+        y = np.asarray(vertices, dtype=np.float64)
+        if y.shape != (NUM_FACE_VERTICES, 3):
+            raise ValueError(f"expected (468, 3) vertices, got {y.shape}")
+        solver = self._solver()
+        template = self.mean.astype(np.float64)
+        coeffs = np.zeros(self.num_id + self.num_exp)
+        for _ in range(FIT_ITERATIONS):
+            pose = procrustes(template, y, self.pose_weights)
+            m = pose.inverse_apply(y).astype(np.float64)
+            coeffs = solver @ (m - self.mean).reshape(-1)
+            template = self.shape(coeffs[: self.num_id], coeffs[self.num_id :])
+        c_id, c_exp = coeffs[: self.num_id].astype(np.float32), coeffs[self.num_id :].astype(np.float32)
+        residual = (pose.inverse_apply(y) - self.shape(c_id, c_exp)).astype(np.float32)
+        return FaceFit(pose, c_id, c_exp, residual)
+
+    # -------------------------------------------------------------- composition
+    def compose(
+        self,
+        source: FaceFit,
+        driver: FaceFit,
+        take: Take = Take(),
+        driver_reference: FaceFit | None = None,
+    ) -> np.ndarray:
+        """The driving mesh ``M_d`` in the source's crop pixels, ``(468, 3)``.
+
+        Source identity + residual, the driver's expression, posed with the
+        driver's rotation (paper §3.1). Scale and translation stay the source's;
+        with ``driver_reference`` (a video driver's reference frame) they follow
+        the driver's change since that frame:
+        ``s = s_src * s_d / s_d0`` and ``t = t_src + (t_d - t_d0) * s_src / s_d0``.
+        """
+        a = float(np.clip(take.alpha, 0.0, 1.0))
+        c_exp = source.c_exp + a * (driver.c_exp - source.c_exp) if take.expression else source.c_exp
+        shape = self.shape(source.c_id, c_exp) + source.residual
+        rotation = slerp_rotation(source.pose.rotation, driver.pose.rotation, a) if take.pose else source.pose.rotation
+        scale, translation = source.pose.scale, source.pose.translation.astype(np.float64)
+        if take.pose and driver_reference is not None:
+            ref = driver_reference.pose
+            scale = scale * (1.0 + a * (driver.pose.scale / ref.scale - 1.0))
+            translation = translation + a * (driver.pose.translation - ref.translation) * source.pose.scale / ref.scale
+        return Pose(scale, rotation, translation).apply(shape)
+
+    def source_mesh(self, fit: FaceFit) -> np.ndarray:
+        """``M_s``: the fit reproduced exactly (residual included), crop pixels."""
+        return fit.pose.apply(self.shape(fit.c_id, fit.c_exp) + fit.residual)
+
+    # ---------------------------------------------------------------------- I/O
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the model as ``.npz`` (atomically) with its provenance."""
+        from ..media.atomic import atomic_output
+
+        with atomic_output(path, overwrite) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    format_version=np.int32(1),
+                    mean=self.mean.astype(np.float32),
+                    id_basis=self.id_basis.astype(np.float32),
+                    exp_basis=self.exp_basis.astype(np.float32),
+                    sigma_id=self.sigma_id.astype(np.float32),
+                    sigma_exp=self.sigma_exp.astype(np.float32),
+                    pose_weights=self.pose_weights.astype(np.float32),
+                    fit_weights=self.fit_weights.astype(np.float32),
+                    provenance=np.array(json.dumps(self.provenance, indent=1)),
+                )
+        return Path(path)
+
+    @staticmethod
+    def load(path: str | Path) -> "FaceModel":
+        """Read a model written by :meth:`save`; bad files give an :class:`InputError`."""
+        p = Path(path)
+        if not p.is_file():
+            raise InputError("no such face model file", p)
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except Exception:
+            raise InputError("not a face model (.npz written by 'reenact face-model build')", p) from None
+        needed = {"mean", "id_basis", "exp_basis", "sigma_id", "sigma_exp", "pose_weights", "fit_weights"}
+        missing = needed - set(arrays)
+        if missing:
+            raise InputError(f"not a face model: missing {', '.join(sorted(missing))}", p)
+        if arrays["mean"].shape != (NUM_FACE_VERTICES, 3):
+            raise InputError(f"face model has mean of shape {arrays['mean'].shape}, expected (468, 3)", p)
+        prov = json.loads(str(arrays["provenance"])) if "provenance" in arrays else {}
+        return FaceModel(
+            arrays["mean"],
+            arrays["id_basis"],
+            arrays["exp_basis"],
+            arrays["sigma_id"],
+            arrays["sigma_exp"],
+            arrays["pose_weights"],
+            arrays["fit_weights"],
+            prov,
+        )
+
+
+DEFAULT_FACE_MODEL_NAME = "face_model.npz"
+
+
+def default_face_model_path() -> Path:
+    """The face model shipped in the repository's ``weights/`` folder (installed
+    as the package data ``reenact_cli.weights``)."""
+    return Path(str(resources.files("reenact_cli.weights") / DEFAULT_FACE_MODEL_NAME))
+
+
+_LOADED: dict[str, FaceModel] = {}
+
+
+def load_face_model(path: str | Path | None = None) -> FaceModel:
+    """Load (and cache) a face model; ``None`` means the shipped default."""
+    p = Path(path) if path is not None else default_face_model_path()
+    key = str(p.resolve())
+    if key not in _LOADED:
+        if path is None and not p.is_file():
+            raise InputError(
+                "the default face model is missing from this installation; "
+                "build one with 'reenact face-model build' and pass --face-model",
+                p,
+            )
+        _LOADED[key] = FaceModel.load(p)
+    return _LOADED[key]

@@ -1,0 +1,143 @@
+"""Mesh regression stage: image -> :class:`Mesh` via MediaPipe Face Mesh.
+
+MediaPipe's legacy ``solutions.face_mesh`` graph ships inside the 0.10.x wheel,
+so nothing is downloaded. Static mode (photos) runs the detector on every call;
+tracking mode (video frames) reuses the previous frame's face box.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..conventions import NUM_FACE_VERTICES
+from ..errors import NoFaceError
+from .crop import CropTransform, crop_for_mesh, extract_crop
+from .mesh import Mesh
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+#: Images larger than this (longest side, pixels) are shrunk for *detection*
+#: only; landmarks are then refined on the full-resolution crop.
+DETECTION_MAX_SIDE = 1600
+
+
+def _quiet_absl() -> None:
+    try:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:  # pragma: no cover - absl ships with mediapipe
+        pass
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """A face found in a frame, with its working-size crop.
+
+    Attributes:
+        frame_mesh: the face in frame pixels.
+        crop: the square crop transform.
+        image: ``(S, S, 3)`` uint8 RGB crop.
+        mesh: the face in crop pixels (re-regressed on the crop).
+    """
+
+    frame_mesh: Mesh
+    crop: CropTransform
+    image: np.ndarray
+    mesh: Mesh
+
+
+class MeshRegressor:
+    """MediaPipe Face Mesh with iris refinement.
+
+    Args:
+        static: detect on every call (photos) rather than track (video).
+        max_faces: how many faces to look for.
+        min_confidence: detection threshold.
+    """
+
+    def __init__(self, static: bool = True, max_faces: int = 4, min_confidence: float = 0.5) -> None:
+        _quiet_absl()
+        import mediapipe as mp
+
+        self.static = static
+        self.max_faces = max_faces
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=static,
+            max_num_faces=max_faces,
+            refine_landmarks=True,
+            min_detection_confidence=min_confidence,
+            min_tracking_confidence=0.5,
+        )
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __enter__(self) -> "MeshRegressor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def detect(self, image: np.ndarray) -> list[Mesh]:
+        """All faces in an RGB uint8 image, largest first (frame pixels)."""
+        h, w = image.shape[:2]
+        work = image
+        factor = 1.0
+        if max(h, w) > DETECTION_MAX_SIDE:
+            import cv2
+
+            factor = DETECTION_MAX_SIDE / max(h, w)
+            work = cv2.resize(image, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
+        with self._lock:
+            result = self._mesh.process(np.ascontiguousarray(work))
+        if not result.multi_face_landmarks:
+            return []
+        meshes = []
+        for face in result.multi_face_landmarks:
+            pts = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+            pts *= np.array([w, h, w], dtype=np.float32)  # normalised -> frame pixels
+            meshes.append(Mesh(pts[:NUM_FACE_VERTICES], pts[NUM_FACE_VERTICES:], (w, h)))
+        return sorted(meshes, key=_face_area, reverse=True)
+
+    def regress(self, image: np.ndarray, face_index: int = 0, source: str = "image") -> Mesh:
+        """The ``face_index``-th largest face in ``image`` (frame pixels).
+
+        Raises:
+            NoFaceError: naming ``source`` when there is no such face.
+        """
+        meshes = self.detect(image)
+        if not meshes:
+            raise NoFaceError("no face found", source)
+        if face_index >= len(meshes):
+            raise NoFaceError(f"face {face_index} requested but only {len(meshes)} found", source)
+        return meshes[face_index]
+
+    def face_crop(self, image: np.ndarray, size: int, face_index: int = 0, source: str = "image") -> FaceCrop:
+        """Find a face, crop it square at ``size`` and regress its mesh on the crop."""
+        frame_mesh = self.regress(image, face_index, source)
+        crop = crop_for_mesh(frame_mesh, size)
+        crop_image = extract_crop(image, crop)
+        mesh = self.refine_on_crop(crop_image, frame_mesh, crop)
+        return FaceCrop(frame_mesh, crop, crop_image, mesh)
+
+    def refine_on_crop(self, crop_image: np.ndarray, frame_mesh: Mesh, crop: CropTransform) -> Mesh:
+        """Regress again on the crop (landmarks at the working size); if that finds
+        nothing, fall back to the frame mesh mapped into the crop."""
+        mapped = frame_mesh.transformed(crop.frame_to_crop, (crop.size, crop.size))
+        found = self.detect(crop_image)
+        if not found:
+            return mapped
+        # Take the crop face nearest the one we framed.
+        centre = mapped.vertices[:, :2].mean(axis=0)
+        return min(found, key=lambda m: float(np.linalg.norm(m.vertices[:, :2].mean(axis=0) - centre)))
+
+
+def _face_area(mesh: Mesh) -> float:
+    x0, y0, x1, y1 = mesh.bbox()
+    return (x1 - x0) * (y1 - y0)

@@ -1,0 +1,250 @@
+"""Geometric flow: the dense backward flow implied by two meshes, no weights.
+
+Rasterise the driving mesh ``M_d``; every covered pixel lies in one triangle at
+some barycentric point, and the same barycentric point of the source mesh
+``M_s`` is where that pixel's colour lives in the source (DESIGN.md). Holes:
+
+* eyes are closed by lid-to-lid strips whose source positions follow the eye
+  rigidly (corner-to-corner similarity), clamped inside the source opening, so
+  a closing lid hides the iris instead of squashing it;
+* the mouth opening is mapped to the source's opening when the source showed
+  enough of it; otherwise its pixels are *unseen* and get local (u, t)
+  coordinates for the renderer to paint an interior;
+* off the face, the displacement is extended by push-pull and faded out with
+  distance from the face, so hair and neck follow the head and the crop border
+  stays put.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from ..conventions import pixel_centres, pixels_to_grid
+from ..face.topology import INNER_LIP_MID, Topology, face_topology
+from .extend import push_pull, smoothstep
+from .raster import rasterize, signed_areas
+
+
+@dataclass(frozen=True)
+class GeometricFlowConfig:
+    """Tunables of the geometric flow (lengths in face heights unless stated).
+
+    Attributes:
+        reach_above: how far above/beside the face the head motion carries
+            (hair), before fading to zero.
+        reach_below: the same below the chin (neck; the torso stays).
+        border: width of the band at the crop border where motion fades out,
+            as a fraction of the crop side.
+        mouth_seen_ratio: the source's mouth opening must be at least this
+            fraction of the driver's for its interior to be warped rather than
+            painted.
+        stretch_unseen: a face triangle enlarged more than this (area ratio) is
+            counted as unseen.
+    """
+
+    reach_above: float = 0.6
+    reach_below: float = 0.25
+    border: float = 0.06
+    mouth_seen_ratio: float = 0.45
+    stretch_unseen: float = 4.0
+
+
+@dataclass(frozen=True)
+class FlowField:
+    """Backward flow from the output crop to the source crop.
+
+    Attributes:
+        source_xy: ``(H, W, 2)`` float32, for each output pixel the source pixel
+            position to read (pixel convention of conventions.py).
+        face: ``(H, W)`` bool, pixels covered by the driving face (eyes and mouth
+            opening included).
+        mouth: ``(H, W)`` bool, pixels inside the driving mouth opening whose
+            interior the source never showed (to be painted).
+        mouth_ut: ``(H, W, 2)`` float32, inside ``mouth``: u along the mouth
+            (0 = right corner of the subject, 1 = left) and t across it
+            (0 = upper inner lip, 1 = lower).
+        unseen: ``(H, W)`` bool, face pixels the source never showed (painted
+            mouth, triangles hidden or strongly stretched in the source).
+        moving: ``(H, W)`` bool, pixels whose flow is non-zero.
+    """
+
+    source_xy: np.ndarray
+    face: np.ndarray
+    mouth: np.ndarray
+    mouth_ut: np.ndarray
+    unseen: np.ndarray
+    moving: np.ndarray
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.face.shape
+        return w, h
+
+    @property
+    def grid(self) -> np.ndarray:
+        """``(1, H, W, 2)`` float32 backward grid for ``grid_sample``."""
+        w, h = self.size
+        return pixels_to_grid(self.source_xy, w, h)[None]
+
+    @property
+    def displacement(self) -> np.ndarray:
+        """``(H, W, 2)`` source_xy minus the output pixel position, pixels."""
+        w, h = self.size
+        return self.source_xy - pixel_centres(w, h)
+
+
+@lru_cache(maxsize=1)
+def _mouth_ut_per_vertex() -> np.ndarray:
+    """``(468, 2)`` (u, t) for the inner-lip vertices (zeros elsewhere)."""
+    hole = face_topology().holes["mouth"]
+    ut = np.zeros((468, 2), dtype=np.float32)
+    for chain, t in ((hole.upper, 0.0), (hole.lower, 1.0)):
+        n = len(chain) - 1
+        for i, v in enumerate(chain):
+            ut[v] = (i / n, t)
+    for v in hole.corners:
+        ut[v, 1] = 0.5
+    return ut
+
+
+def _eye_lookup(src: np.ndarray, drv: np.ndarray, topo: Topology) -> np.ndarray:
+    """Source positions ``(468, 2)`` for the eye-strip vertices: the driving lid
+    positions carried rigidly into the source eye, clamped inside its opening."""
+    out = src[:, :2].copy()
+    for name in ("right_eye", "left_eye"):
+        hole = topo.holes[name]
+        c0, c1 = hole.corners
+        s0, s1 = src[c0, :2], src[c1, :2]
+        d0, d1 = drv[c0, :2], drv[c1, :2]
+        # 2-point similarity drv -> src as complex multiply: z' = a z + b.
+        zs0, zs1 = complex(*s0), complex(*s1)
+        zd0, zd1 = complex(*d0), complex(*d1)
+        if abs(zd1 - zd0) < 1e-6:
+            continue
+        a = (zs1 - zs0) / (zd1 - zd0)
+        loop = hole.loop
+        z = drv[loop, 0] + 1j * drv[loop, 1]
+        q = a * (z - zd0) + zs0
+        axis = (zs1 - zs0) / abs(zs1 - zs0)
+        # Eye frame: u along the corners, v across (positive = image down-ish).
+        local_q = (q - zs0) / axis
+        local_s = (src[loop, 0] + 1j * src[loop, 1] - zs0) / axis
+        v_lo = np.minimum(local_s.imag, 0.0)
+        v_hi = np.maximum(local_s.imag, 0.0)
+        v = np.clip(local_q.imag, v_lo, v_hi)
+        back = (local_q.real + 1j * v) * axis + zs0
+        out[loop, 0] = back.real
+        out[loop, 1] = back.imag
+    return out
+
+
+def geometric_flow(
+    source_vertices: np.ndarray,
+    driving_vertices: np.ndarray,
+    size: int,
+    config: GeometricFlowConfig = GeometricFlowConfig(),
+) -> FlowField:
+    """The backward flow that carries the source crop onto the driving mesh.
+
+    Args:
+        source_vertices: ``M_s``, ``(468, 3)`` crop pixels.
+        driving_vertices: ``M_d``, ``(468, 3)`` crop pixels (same crop).
+        size: crop side ``S``.
+    """
+    topo = face_topology()
+    src = np.asarray(source_vertices, dtype=np.float32)
+    drv = np.asarray(driving_vertices, dtype=np.float32)
+    n_face, n_eye = len(topo.triangles), len(topo.eye_fill)
+    triangles = np.concatenate([topo.triangles, topo.eye_fill, topo.mouth_fill])
+    # Source lookup: face and mouth triangles read M_s; eye strips read the
+    # rigid eye lookup, stored as a second copy of the vertex array.
+    lookup = np.concatenate([src[:, :2], _eye_lookup(src, drv, topo)])
+    lookup_tris = triangles.copy()
+    lookup_tris[n_face : n_face + n_eye] += len(src)
+
+    area_d = signed_areas(drv[:, :2], topo.triangles)
+    area_s = signed_areas(src[:, :2], topo.triangles)
+    front = np.sign(np.sum(area_d)) or 1.0
+    draw = np.ones(len(triangles), dtype=bool)
+    draw[:n_face] = area_d * front > 0
+    raster = rasterize(drv, triangles, (size, size), draw)
+
+    source_xy = pixel_centres(size, size)
+    source_xy[raster.rows, raster.cols] = raster.interpolate(lookup, lookup_tris)
+    face = raster.mask
+
+    # Unseen: triangles hidden (back-facing) or strongly stretched in the source.
+    stretch = (area_d * front) / np.maximum(area_s * front, 1e-3)
+    bad_tri = np.zeros(len(triangles), dtype=bool)
+    bad_tri[:n_face] = (area_s * front <= 0) | (stretch > config.stretch_unseen)
+    unseen = np.zeros((size, size), dtype=bool)
+    unseen[raster.rows, raster.cols] = bad_tri[raster.ids]
+
+    # Mouth: warp the source's opening if it showed enough of it, else paint.
+    mouth = np.zeros((size, size), dtype=bool)
+    mouth_ut = np.zeros((size, size, 2), dtype=np.float32)
+    open_s = float(np.linalg.norm(src[INNER_LIP_MID[0], :2] - src[INNER_LIP_MID[1], :2]))
+    open_d = float(np.linalg.norm(drv[INNER_LIP_MID[0], :2] - drv[INNER_LIP_MID[1], :2]))
+    if open_d > open_s + 1.5 and open_s < config.mouth_seen_ratio * open_d:
+        in_mouth = raster.ids >= n_face + n_eye
+        r, c = raster.rows[in_mouth], raster.cols[in_mouth]
+        mouth[r, c] = True
+        sub = _subset(raster, in_mouth)
+        mouth_ut[r, c] = sub.interpolate(_mouth_ut_per_vertex(), triangles)
+        unseen |= mouth
+
+    # Off the face: extend the displacement and fade it with distance.
+    disp = source_xy - pixel_centres(size, size)
+    extended = _extend(disp, face, drv, size, config)
+    source_xy = pixel_centres(size, size) + extended
+    moving = np.any(np.abs(extended) > 1e-3, axis=2)
+    return FlowField(source_xy.astype(np.float32), face, mouth, mouth_ut, unseen, moving)
+
+
+@dataclass(frozen=True)
+class _Sub:
+    ids: np.ndarray
+    bary: np.ndarray
+
+    def interpolate(self, values: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+        return np.einsum("pk,pkc->pc", self.bary, values[triangles[self.ids]])
+
+
+def _subset(raster, keep: np.ndarray) -> _Sub:
+    return _Sub(raster.ids[keep], raster.bary[keep])
+
+
+def _extend(disp: np.ndarray, face: np.ndarray, drv: np.ndarray, size: int, config: GeometricFlowConfig) -> np.ndarray:
+    """Displacement on the face kept; elsewhere push-pull extended and faded."""
+    if not face.any():
+        return np.zeros_like(disp)
+    # Push-pull at half resolution is plenty for a smooth extension.
+    half = (size + 1) // 2
+    small_known = cv2.resize(face.astype(np.float32), (half, half), interpolation=cv2.INTER_AREA)
+    small_known = (small_known > 0.99).astype(np.float32)
+    small_disp = cv2.resize(disp * face[:, :, None], (half, half), interpolation=cv2.INTER_AREA)
+    small_disp = small_disp / np.maximum(
+        cv2.resize(face.astype(np.float32), (half, half), interpolation=cv2.INTER_AREA), 1e-6
+    )[:, :, None]
+    filled = push_pull(small_disp, small_known)
+    filled = cv2.resize(filled, (size, size), interpolation=cv2.INTER_LINEAR)
+
+    # Fade with distance from the face: slower above (hair), faster below (neck).
+    y0, y1 = float(drv[:, 1].min()), float(drv[:, 1].max())
+    face_h = max(y1 - y0, 1.0)
+    dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3)
+    ys = np.arange(size, dtype=np.float32)[:, None] + 0.5
+    below = smoothstep((ys - (y0 + 0.75 * face_h)) / (0.35 * face_h))
+    reach = face_h * (config.reach_above + (config.reach_below - config.reach_above) * below)
+    weight = smoothstep(1.0 - dist / reach)
+    # Fade to zero at the crop border so a pasted-back crop has no seam.
+    band = max(1.0, config.border * size)
+    idx = np.arange(size, dtype=np.float32) + 0.5
+    edge = np.minimum(idx, size - idx)
+    weight = weight * smoothstep(edge[:, None] / band) * smoothstep(edge[None, :] / band)
+    out = filled * weight[:, :, None]
+    out[face] = disp[face]
+    return out

@@ -1,0 +1,188 @@
+"""Geometric renderer: warp the source by a :class:`FlowField`, as layers.
+
+A pure backward warp drags the background with the face (a "bubble") or shows
+the source's old silhouette where the head turned away (a crease, a ghost
+head). So the crop is treated as two layers (DESIGN.md):
+
+* the *person* (face, hair, neck; MediaPipe selfie segmentation) moves with the
+  flow, its alpha warped with it;
+* the *background* stays put; where the person used to be and no longer is,
+  it shows a plate inpainted once per source, not the smeared old head.
+
+Pixels that do not move are passed through exactly (bit-identical).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..face.crop import CropTransform
+from ..face.segmentation import PersonSegmenter, face_hull_mask
+from ..face.topology import face_topology
+from ..flow.geometric import FlowField
+from .mouth import paint_mouth
+
+#: Person-mask threshold and dilation (fraction of the crop) for the plate.
+PLATE_THRESHOLD = 0.25
+PLATE_DILATE = 0.03
+
+
+@dataclass(frozen=True)
+class SourceLayers:
+    """What the renderer precomputes once per source crop.
+
+    Attributes:
+        image: ``(S, S, 3)`` float32 in [0, 1].
+        person: ``(S, S)`` float32 person alpha.
+        background: ``(S, S, 3)`` float32 background with the person inpainted away.
+        lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
+    """
+
+    image: np.ndarray
+    person: np.ndarray
+    background: np.ndarray
+    lip_rgb: np.ndarray
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered crop.
+
+    Attributes:
+        image: ``(S, S, 3)`` uint8 RGB.
+        alpha: ``(S, S)`` float32 warped person alpha.
+        revealed: ``(S, S)`` float32, background uncovered by the move (inpainted).
+        mouth_rgb, mouth_alpha: the painted mouth layer (alpha 0 where none).
+        unseen: ``(S, S)`` bool, pixels the source never showed.
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray
+    revealed: np.ndarray
+    mouth_rgb: np.ndarray
+    mouth_alpha: np.ndarray
+    unseen: np.ndarray
+
+
+def lip_colour(image: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """Mean RGB in [0, 1] of the lip band between the outer and inner lip lines."""
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_LIPS
+
+    pts = np.array(sorted({v for e in FACEMESH_LIPS for v in e}))
+    mask = np.zeros(image.shape[:2], dtype=np.uint8)
+    hull = cv2.convexHull(np.round(vertices[pts, :2] - 0.5).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1)
+    inner = face_topology().holes["mouth"].loop
+    cv2.fillPoly(mask, [np.round(vertices[inner, :2] - 0.5).astype(np.int32)], 0)
+    if mask.sum() < 4:
+        return np.array([0.6, 0.35, 0.35], dtype=np.float32)
+    return (image[mask.astype(bool)].reshape(-1, 3).mean(axis=0)).astype(np.float32)
+
+
+def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmenter: PersonSegmenter) -> SourceLayers:
+    """Person alpha, background plate and lip colour of a source crop."""
+    size = crop_image.shape[0]
+    image = crop_image.astype(np.float32) / 255.0
+    person = segmenter(crop_image)
+    person = np.maximum(person, face_hull_mask(source_vertices, (size, size)))
+    k = max(3, int(PLATE_DILATE * size) | 1)
+    hole = cv2.dilate((person > PLATE_THRESHOLD).astype(np.uint8), np.ones((k, k), np.uint8))
+    # Inpaint at quarter size (fast, and a soft plate is what a background
+    # behind a head should look like), then bring it back up.
+    small = max(32, size // 4)
+    img_s = cv2.resize(crop_image, (small, small), interpolation=cv2.INTER_AREA)
+    hole_s = cv2.resize(hole, (small, small), interpolation=cv2.INTER_NEAREST)
+    plate_s = cv2.inpaint(img_s, hole_s, 5, cv2.INPAINT_TELEA)
+    plate = cv2.resize(plate_s, (size, size), interpolation=cv2.INTER_CUBIC)
+    plate = cv2.GaussianBlur(plate, (0, 0), size / 128.0).astype(np.float32) / 255.0
+    background = np.where(hole[:, :, None] > 0, plate, image).astype(np.float32)
+    return SourceLayers(image, person.astype(np.float32), background, lip_colour(image, source_vertices))
+
+
+def _remap(img: np.ndarray, source_xy: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    # Our pixel centres are at +0.5; OpenCV's at integers.
+    return cv2.remap(img, source_xy[:, :, 0] - 0.5, source_xy[:, :, 1] - 0.5, cv2.INTER_LINEAR, borderMode=border)
+
+
+def composite(
+    canvas: np.ndarray,
+    warped: np.ndarray,
+    alpha: np.ndarray,
+    revealed: np.ndarray,
+    plate: np.ndarray,
+    mouth_rgb: np.ndarray,
+    mouth_alpha: np.ndarray,
+) -> np.ndarray:
+    """Layer composite at any resolution, float32 ``(h, w, 3)`` in [0, 1].
+
+    ``out = alpha * warped + (1 - alpha) * background``, where the background is
+    the canvas except where ``revealed`` (then the inpainted ``plate``), then
+    the painted mouth on top.
+    """
+    a = alpha[:, :, None]
+    r = revealed[:, :, None]
+    background = canvas + r * (plate - canvas)
+    out = background + a * (warped - background)
+    m = mouth_alpha[:, :, None]
+    return out + m * (mouth_rgb - out)
+
+
+def render(layers: SourceLayers, flow: FlowField) -> Rendered:
+    """Render the reenacted crop from the source layers and a flow field."""
+    warped = _remap(layers.image, flow.source_xy)
+    alpha = _remap(layers.person, flow.source_xy)
+    alpha[flow.face] = 1.0
+    revealed = np.clip(layers.person - alpha, 0.0, 1.0)
+    revealed = np.where(revealed > 0.02, revealed, 0.0).astype(np.float32)
+    mouth_rgb, mouth_alpha = paint_mouth(flow.mouth, flow.mouth_ut, layers.lip_rgb)
+    out = composite(layers.image, warped, alpha, revealed, layers.background, mouth_rgb, mouth_alpha)
+    image = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+    unseen = flow.unseen | (revealed > 0.25)
+    return Rendered(image, alpha, revealed, mouth_rgb, mouth_alpha, unseen)
+
+
+def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flow: FlowField, rendered: Rendered) -> np.ndarray:
+    """The reenacted full frame, rendered at the frame's own resolution.
+
+    The crop-resolution flow and layers are resampled onto the crop's box in the
+    frame, and the *original* frame pixels are warped, so the face keeps the
+    photo's sharpness. The flow fades to zero at the crop border, so the seam
+    is invisible; outside the box the frame is untouched.
+    """
+    x0, y0, x1, y1 = crop.frame_box()
+    out = frame.copy()
+    if x1 <= x0 or y1 <= y0 or not flow.moving.any() and not rendered.mouth_alpha.any():
+        return out
+    # Frame pixel centres of the box -> crop coordinates (OpenCV convention).
+    xs = np.arange(x0, x1, dtype=np.float32) + 0.5
+    ys = np.arange(y0, y1, dtype=np.float32) + 0.5
+    gx, gy = np.meshgrid(xs, ys)
+    f2c = crop.frame_to_crop
+    cx = (gx * f2c[0, 0] + f2c[0, 2]).astype(np.float32)
+    cy = (gy * f2c[1, 1] + f2c[1, 2]).astype(np.float32)
+
+    def up(img: np.ndarray) -> np.ndarray:
+        return cv2.remap(img, cx - 0.5, cy - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    src_crop = up(flow.source_xy)
+    c2f = crop.crop_to_frame
+    src_frame = np.empty_like(src_crop)
+    src_frame[:, :, 0] = src_crop[:, :, 0] * c2f[0, 0] + c2f[0, 2]
+    src_frame[:, :, 1] = src_crop[:, :, 1] * c2f[1, 1] + c2f[1, 2]
+    canvas = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
+    src_frame -= np.array([x0, y0], dtype=np.float32)
+    warped = _remap(canvas, src_frame)
+    res = composite(
+        canvas,
+        warped,
+        up(rendered.alpha),
+        up(rendered.revealed),
+        up(layers.background),
+        up(rendered.mouth_rgb),
+        up(rendered.mouth_alpha),
+    )
+    out[y0:y1, x0:x1] = np.clip(np.round(res * 255.0), 0, 255).astype(np.uint8)
+    return out
+

@@ -1,0 +1,1 @@
+"""Data package: weights that ship with reenact (installed as ``reenact_cli.weights``)."""
