@@ -24,8 +24,8 @@ import numpy as np
 
 from ..conventions import NUM_FACE_VERTICES
 from ..errors import InputError
-from .model import FaceModel
-from .pose import procrustes, rotation_to_euler
+from .model import FaceModel, pose_features
+from .pose import procrustes
 from .topology import face_topology
 
 #: Weight of silhouette vertices (face oval and its first ring) in the
@@ -142,9 +142,7 @@ def _pca(samples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pose_features(rotations: np.ndarray) -> np.ndarray:
-    e = np.array([rotation_to_euler(r) for r in rotations]) / 30.0
-    yaw, pitch, roll = e[:, 0], e[:, 1], e[:, 2]
-    return np.stack([yaw, pitch, roll, yaw**2, pitch**2, yaw * pitch], axis=1)
+    return np.stack([pose_features(r) for r in rotations])
 
 
 def build_face_model(
@@ -168,23 +166,30 @@ def build_face_model(
         weights = np.minimum(weights / np.percentile(weights, 50), 4.0)
     flat_dim = NUM_FACE_VERTICES * 3
 
-    # 2) Expression samples: deviation from clip mean, pose regressed out.
-    exp_rows, feat_rows, id_rows = [], [], []
+    # 2) Pose deformation: regressed within clips (where identity is fixed)
+    #    from the head's rotation; then removed from every frame.
+    feats_all = _pose_features(rotations)
+    dev_rows, feat_rows = [], []
     for i, g in enumerate(groups):
         idx = owner == i
-        clip = aligned[idx]
+        if g.is_video and idx.sum() > 1:
+            dev_rows.append((aligned[idx] - aligned[idx].mean(axis=0)).reshape(int(idx.sum()), -1))
+            feat_rows.append(feats_all[idx] - feats_all[idx].mean(axis=0))
+    if not dev_rows:
+        raise InputError("need at least one video clip to learn expressions")
+    pose_coef, *_ = np.linalg.lstsq(np.concatenate(feat_rows), np.concatenate(dev_rows), rcond=None)
+    depose = aligned - (feats_all @ pose_coef).reshape(aligned.shape)
+
+    # Expression samples: deviation from the clip mean, pose removed.
+    exp_rows, id_rows = [], []
+    for i, g in enumerate(groups):
+        idx = owner == i
+        clip = depose[idx]
         clip_mean = clip.mean(axis=0)
         id_rows.append(clip_mean.reshape(-1))
         if g.is_video and len(clip) > 1:
             exp_rows.append((clip - clip_mean).reshape(len(clip), -1))
-            f = _pose_features(rotations[idx])
-            feat_rows.append(f - f.mean(axis=0))
-    if not exp_rows:
-        raise InputError("need at least one video clip to learn expressions")
     x_exp = np.concatenate(exp_rows)
-    feats = np.concatenate(feat_rows)
-    coef, *_ = np.linalg.lstsq(feats, x_exp, rcond=None)
-    x_exp = x_exp - feats @ coef
     exp_dirs, exp_sigma = _pca(x_exp, config.num_exp)
 
     # 3) Identity samples orthogonalised against the expression subspace.
@@ -217,6 +222,7 @@ def build_face_model(
         sigma_exp=exp_sigma.astype(np.float32),
         pose_weights=(weights / weights.max()).astype(np.float32),
         fit_weights=silhouette_weights().astype(np.float32),
+        pose_basis=pose_coef.reshape(-1, NUM_FACE_VERTICES, 3).astype(np.float32),
         provenance=prov,
     )
 

@@ -17,12 +17,27 @@ import numpy as np
 
 from ..conventions import NUM_FACE_VERTICES
 from ..errors import InputError
-from .pose import Pose, procrustes, slerp_rotation
+from .pose import Pose, procrustes, rotation_to_euler, slerp_rotation
 
-#: Relative weight of the Gaussian prior in the ridge fit (1 = MAP with unit
-#: observation noise in model units squared times this factor).
-PRIOR_WEIGHT = 2e-3
+#: Weights of the Gaussian priors in the ridge fit (observation noise variance
+#: in model units^2, relative to the prior variances). Identity gets a strong
+#: prior: MediaPipe's mesh of one face varies with pose about as much as two
+#: faces differ, and what the prior holds back stays in the residual anyway.
+#: Expression gets a weak one: it must follow the driver.
+PRIOR_WEIGHT_ID = 0.1
+PRIOR_WEIGHT_EXP = 0.005
 FIT_ITERATIONS = 3
+
+
+#: Angle scale of the pose features (degrees): features are O(1) at this angle.
+POSE_FEATURE_SCALE = 30.0
+
+
+def pose_features(rotation: np.ndarray) -> np.ndarray:
+    """``(6,)`` features of a head rotation: yaw, pitch, roll (in units of 30
+    degrees), yaw^2, pitch^2, yaw*pitch. Zero for a frontal head."""
+    yaw, pitch, roll = rotation_to_euler(rotation) / POSE_FEATURE_SCALE
+    return np.array([yaw, pitch, roll, yaw * yaw, pitch * pitch, yaw * pitch])
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,9 @@ class FaceModel:
             (high on rigid vertices: forehead, nose, temples).
         fit_weights: ``(468,)`` per-vertex weights for the coefficient fit
             (low on the sliding silhouette).
+        pose_basis: ``(6, 468, 3)`` pose-dependent deformation: how MediaPipe's
+            mesh of a face changes with the head's rotation beyond a similarity
+            (perspective, sliding silhouette), linear in :func:`pose_features`.
         provenance: how and from what the model was built.
     """
 
@@ -83,6 +101,7 @@ class FaceModel:
     sigma_exp: np.ndarray
     pose_weights: np.ndarray
     fit_weights: np.ndarray
+    pose_basis: np.ndarray
     provenance: dict = field(default_factory=dict)
 
     @property
@@ -94,10 +113,17 @@ class FaceModel:
         return int(self.exp_basis.shape[0])
 
     @property
+    def head_pivot(self) -> np.ndarray:
+        """``(3,)`` model-space point the head turns about: midway between the
+        face oval's ear-level extremes (vertices 234 and 454), i.e. roughly the
+        neck's axis, well behind the face."""
+        return (0.5 * (self.mean[234] + self.mean[454])).astype(np.float64)
+
+    @property
     def fingerprint(self) -> str:
         """Short SHA-256 of the arrays: identifies a model in checkpoints and reports."""
         h = hashlib.sha256()
-        for a in (self.mean, self.id_basis, self.exp_basis, self.sigma_id, self.sigma_exp):
+        for a in (self.mean, self.id_basis, self.exp_basis, self.sigma_id, self.sigma_exp, self.pose_basis):
             h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
         return h.hexdigest()[:16]
 
@@ -109,7 +135,8 @@ class FaceModel:
         basis = np.concatenate([self.id_basis, self.exp_basis]).reshape(self.num_id + self.num_exp, -1).T
         w = np.repeat(self.fit_weights, 3)
         sigma = np.concatenate([self.sigma_id, self.sigma_exp])
-        prior = PRIOR_WEIGHT / np.maximum(sigma, 1e-6) ** 2
+        weight = np.concatenate([np.full(self.num_id, PRIOR_WEIGHT_ID), np.full(self.num_exp, PRIOR_WEIGHT_EXP)])
+        prior = weight / np.maximum(sigma, 1e-6) ** 2
         lhs = basis.T @ (basis * w[:, None]) + np.diag(prior)
         solver = np.linalg.solve(lhs, basis.T * w[None, :]).astype(np.float64)
         object.__setattr__(self, "_solver_cache", solver)
@@ -123,11 +150,16 @@ class FaceModel:
             + np.tensordot(c_exp, self.exp_basis, axes=1)
         ).astype(np.float32)
 
+    def pose_deformation(self, rotation: np.ndarray) -> np.ndarray:
+        """``(468, 3)`` model-space deformation the mesh shows at ``rotation``."""
+        return np.tensordot(pose_features(rotation), self.pose_basis, axes=1).astype(np.float32)
+
     def fit(self, vertices: np.ndarray) -> FaceFit:
         """Explain observed vertices ``(468, 3)`` (crop pixels) by pose + coefficients.
 
         Alternates a weighted similarity Procrustes (rigid vertices) with a
-        weighted ridge solve of ``[B_id B_exp]``; the residual is kept.
+        weighted ridge solve of ``[B_id B_exp]`` after removing the pose
+        deformation; the residual is kept.
         """
         y = np.asarray(vertices, dtype=np.float64)
         if y.shape != (NUM_FACE_VERTICES, 3):
@@ -137,11 +169,12 @@ class FaceModel:
         coeffs = np.zeros(self.num_id + self.num_exp)
         for _ in range(FIT_ITERATIONS):
             pose = procrustes(template, y, self.pose_weights)
-            m = pose.inverse_apply(y).astype(np.float64)
+            deform = self.pose_deformation(pose.rotation)
+            m = pose.inverse_apply(y).astype(np.float64) - deform
             coeffs = solver @ (m - self.mean).reshape(-1)
-            template = self.shape(coeffs[: self.num_id], coeffs[self.num_id :])
+            template = self.shape(coeffs[: self.num_id], coeffs[self.num_id :]) + deform
         c_id, c_exp = coeffs[: self.num_id].astype(np.float32), coeffs[self.num_id :].astype(np.float32)
-        residual = (pose.inverse_apply(y) - self.shape(c_id, c_exp)).astype(np.float32)
+        residual = (m - self.shape(c_id, c_exp)).astype(np.float32)
         return FaceFit(pose, c_id, c_exp, residual)
 
     # -------------------------------------------------------------- composition
@@ -155,25 +188,30 @@ class FaceModel:
         """The driving mesh ``M_d`` in the source's crop pixels, ``(468, 3)``.
 
         Source identity + residual, the driver's expression, posed with the
-        driver's rotation (paper §3.1). Scale and translation stay the source's;
-        with ``driver_reference`` (a video driver's reference frame) they follow
-        the driver's change since that frame:
-        ``s = s_src * s_d / s_d0`` and ``t = t_src + (t_d - t_d0) * s_src / s_d0``.
+        driver's rotation (paper §3.1). The head turns about its pivot
+        (:attr:`head_pivot`, between the ears), which stays where the source's
+        is; with ``driver_reference`` (a video driver's reference frame) scale
+        and pivot follow the driver's change since that frame:
+        ``s = s_src * s_d / s_d0`` and ``P = P_src + (P_d - P_d0) * s_src / s_d0``.
         """
         a = float(np.clip(take.alpha, 0.0, 1.0))
         c_exp = source.c_exp + a * (driver.c_exp - source.c_exp) if take.expression else source.c_exp
-        shape = self.shape(source.c_id, c_exp) + source.residual
         rotation = slerp_rotation(source.pose.rotation, driver.pose.rotation, a) if take.pose else source.pose.rotation
-        scale, translation = source.pose.scale, source.pose.translation.astype(np.float64)
+        shape = self.shape(source.c_id, c_exp) + source.residual + self.pose_deformation(rotation)
+        pivot = self.head_pivot
+        scale = source.pose.scale
+        centre = source.pose.apply(pivot[None])[0].astype(np.float64)
         if take.pose and driver_reference is not None:
             ref = driver_reference.pose
+            moved = driver.pose.apply(pivot[None])[0] - ref.apply(pivot[None])[0]
             scale = scale * (1.0 + a * (driver.pose.scale / ref.scale - 1.0))
-            translation = translation + a * (driver.pose.translation - ref.translation) * source.pose.scale / ref.scale
+            centre = centre + a * moved * source.pose.scale / ref.scale
+        translation = centre - scale * rotation @ pivot
         return Pose(scale, rotation, translation).apply(shape)
 
     def source_mesh(self, fit: FaceFit) -> np.ndarray:
         """``M_s``: the fit reproduced exactly (residual included), crop pixels."""
-        return fit.pose.apply(self.shape(fit.c_id, fit.c_exp) + fit.residual)
+        return fit.pose.apply(self.shape(fit.c_id, fit.c_exp) + fit.residual + self.pose_deformation(fit.pose.rotation))
 
     # ---------------------------------------------------------------------- I/O
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
@@ -192,6 +230,7 @@ class FaceModel:
                     sigma_exp=self.sigma_exp.astype(np.float32),
                     pose_weights=self.pose_weights.astype(np.float32),
                     fit_weights=self.fit_weights.astype(np.float32),
+                    pose_basis=self.pose_basis.astype(np.float32),
                     provenance=np.array(json.dumps(self.provenance, indent=1)),
                 )
         return Path(path)
@@ -207,7 +246,7 @@ class FaceModel:
                 arrays = {k: z[k] for k in z.files}
         except Exception:
             raise InputError("not a face model (.npz written by 'reenact face-model build')", p) from None
-        needed = {"mean", "id_basis", "exp_basis", "sigma_id", "sigma_exp", "pose_weights", "fit_weights"}
+        needed = {"mean", "id_basis", "exp_basis", "sigma_id", "sigma_exp", "pose_weights", "fit_weights", "pose_basis"}
         missing = needed - set(arrays)
         if missing:
             raise InputError(f"not a face model: missing {', '.join(sorted(missing))}", p)
@@ -222,6 +261,7 @@ class FaceModel:
             arrays["sigma_exp"],
             arrays["pose_weights"],
             arrays["fit_weights"],
+            arrays["pose_basis"],
             prov,
         )
 

@@ -25,6 +25,7 @@ import numpy as np
 from ..conventions import pixel_centres, pixels_to_grid
 from ..face.topology import INNER_LIP_MID, Topology, face_topology
 from .extend import push_pull, smoothstep
+from ..face.pose import procrustes
 from .raster import rasterize, signed_areas
 
 
@@ -146,6 +147,7 @@ def geometric_flow(
     driving_vertices: np.ndarray,
     size: int,
     config: GeometricFlowConfig = GeometricFlowConfig(),
+    rigid_weights: np.ndarray | None = None,
 ) -> FlowField:
     """The backward flow that carries the source crop onto the driving mesh.
 
@@ -153,6 +155,8 @@ def geometric_flow(
         source_vertices: ``M_s``, ``(468, 3)`` crop pixels.
         driving_vertices: ``M_d``, ``(468, 3)`` crop pixels (same crop).
         size: crop side ``S``.
+        rigid_weights: ``(468,)`` per-vertex weights for the rigid head motion
+            between the meshes (the face model's ``pose_weights``); uniform if None.
     """
     topo = face_topology()
     src = np.asarray(source_vertices, dtype=np.float32)
@@ -196,9 +200,10 @@ def geometric_flow(
         mouth_ut[r, c] = sub.interpolate(_mouth_ut_per_vertex(), triangles)
         unseen |= mouth
 
-    # Off the face: extend the displacement and fade it with distance.
-    disp = source_xy - pixel_centres(size, size)
-    extended = _extend(disp, face, drv, size, config)
+    # Off the face: rigid head motion on a depth proxy, plus the smoothly
+    # extended non-rigid remainder (jaw, cheeks), faded with distance.
+    depth = raster.interpolate(drv[:, 2:3], triangles)[:, 0]
+    extended = _extend(source_xy, face, raster.rows, raster.cols, depth, src, drv, size, config, rigid_weights)
     source_xy = pixel_centres(size, size) + extended
     moving = np.any(np.abs(extended) > 1e-3, axis=2)
     return FlowField(source_xy.astype(np.float32), face, mouth, mouth_ut, unseen, moving)
@@ -217,25 +222,48 @@ def _subset(raster, keep: np.ndarray) -> _Sub:
     return _Sub(raster.ids[keep], raster.bary[keep])
 
 
-def _extend(disp: np.ndarray, face: np.ndarray, drv: np.ndarray, size: int, config: GeometricFlowConfig) -> np.ndarray:
-    """Displacement on the face kept; elsewhere push-pull extended and faded."""
+def _extend(
+    source_xy: np.ndarray,
+    face: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    depth: np.ndarray,
+    src: np.ndarray,
+    drv: np.ndarray,
+    size: int,
+    config: GeometricFlowConfig,
+    rigid_weights: np.ndarray | None,
+) -> np.ndarray:
+    """Displacement ``(S, S, 2)``: the mesh's on the face; elsewhere the head's
+    rigid motion evaluated on a depth proxy plus the extended non-rigid rest,
+    faded to zero away from the head and at the crop border."""
+    centres = pixel_centres(size, size)
+    disp = source_xy - centres
     if not face.any():
         return np.zeros_like(disp)
-    # Push-pull at half resolution is plenty for a smooth extension.
-    half = (size + 1) // 2
-    small_known = cv2.resize(face.astype(np.float32), (half, half), interpolation=cv2.INTER_AREA)
-    small_known = (small_known > 0.99).astype(np.float32)
-    small_disp = cv2.resize(disp * face[:, :, None], (half, half), interpolation=cv2.INTER_AREA)
-    small_disp = small_disp / np.maximum(
-        cv2.resize(face.astype(np.float32), (half, half), interpolation=cv2.INTER_AREA), 1e-6
-    )[:, :, None]
-    filled = push_pull(small_disp, small_known)
-    filled = cv2.resize(filled, (size, size), interpolation=cv2.INTER_LINEAR)
+    # Rigid similarity M_d -> M_s (3-D), and the head's pivot depth.
+    rigid = procrustes(drv.astype(np.float64), src.astype(np.float64), rigid_weights)
+    pivot_z = float(0.5 * (drv[234, 2] + drv[454, 2]))
 
-    # Fade with distance from the face: slower above (hair), faster below (neck).
+    # One push-pull (half resolution) extends depth and the non-rigid residual.
+    z_face = np.full((size, size), pivot_z, dtype=np.float32)
+    z_face[rows, cols] = depth
+    rigid_face = rigid.apply(np.concatenate([centres[rows, cols], depth[:, None]], axis=1))[:, :2]
+    residual = np.zeros((size, size, 2), dtype=np.float32)
+    residual[rows, cols] = source_xy[rows, cols] - rigid_face
+    stack = np.concatenate([z_face[:, :, None], residual], axis=2)
+    filled = push_pull(stack, face.astype(np.float32))
+
     y0, y1 = float(drv[:, 1].min()), float(drv[:, 1].max())
     face_h = max(y1 - y0, 1.0)
     dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3)
+    # Depth proxy: the face's depth at its edge, curving back to the pivot depth.
+    z = filled[:, :, 0] + (pivot_z - filled[:, :, 0]) * smoothstep(dist / (0.25 * face_h))
+    rigid_xy = rigid.apply(np.stack([centres[:, :, 0], centres[:, :, 1], z], axis=2).reshape(-1, 3))[:, :2]
+    rigid_disp = rigid_xy.reshape(size, size, 2) - centres
+    nonrigid = filled[:, :, 1:] * smoothstep(1.0 - dist / (0.3 * face_h))[:, :, None]
+
+    # Fade with distance from the face: slower above (hair), faster below (neck).
     ys = np.arange(size, dtype=np.float32)[:, None] + 0.5
     below = smoothstep((ys - (y0 + 0.75 * face_h)) / (0.35 * face_h))
     reach = face_h * (config.reach_above + (config.reach_below - config.reach_above) * below)
@@ -245,6 +273,6 @@ def _extend(disp: np.ndarray, face: np.ndarray, drv: np.ndarray, size: int, conf
     idx = np.arange(size, dtype=np.float32) + 0.5
     edge = np.minimum(idx, size - idx)
     weight = weight * smoothstep(edge[:, None] / band) * smoothstep(edge[None, :] / band)
-    out = filled * weight[:, :, None]
+    out = (rigid_disp + nonrigid) * weight[:, :, None]
     out[face] = disp[face]
-    return out
+    return out.astype(np.float32)

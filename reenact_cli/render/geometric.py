@@ -27,6 +27,8 @@ from .mouth import paint_mouth
 #: Person-mask threshold and dilation (fraction of the crop) for the plate.
 PLATE_THRESHOLD = 0.25
 PLATE_DILATE = 0.03
+#: Pixels by which the person mask is grown to cover its soft fringe.
+HALO = 5
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,14 @@ class SourceLayers:
     Attributes:
         image: ``(S, S, 3)`` float32 in [0, 1].
         person: ``(S, S)`` float32 person alpha.
+        person_halo: ``person`` dilated by a few pixels (covers its soft fringe).
         background: ``(S, S, 3)`` float32 background with the person inpainted away.
         lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
     """
 
     image: np.ndarray
     person: np.ndarray
+    person_halo: np.ndarray
     background: np.ndarray
     lip_rgb: np.ndarray
 
@@ -98,7 +102,18 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
     plate = cv2.resize(plate_s, (size, size), interpolation=cv2.INTER_CUBIC)
     plate = cv2.GaussianBlur(plate, (0, 0), size / 128.0).astype(np.float32) / 255.0
     background = np.where(hole[:, :, None] > 0, plate, image).astype(np.float32)
-    return SourceLayers(image, person.astype(np.float32), background, lip_colour(image, source_vertices))
+    halo = cv2.dilate(person, np.ones((HALO, HALO), np.uint8))
+    return SourceLayers(image, person.astype(np.float32), halo, background, lip_colour(image, source_vertices))
+
+
+def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    """Where the person was (fringe included) and no longer is: ``(S, S)`` in
+    [0, 1]. Zero wherever nothing moves, so still pixels pass through exactly."""
+    if not moving.any():
+        return np.zeros_like(warped_alpha)
+    near_motion = cv2.dilate(moving.astype(np.uint8), np.ones((HALO, HALO), np.uint8)).astype(np.float32)
+    r = np.clip(2.0 * (person_halo - warped_alpha), 0.0, 1.0) * near_motion
+    return cv2.GaussianBlur(r, (3, 3), 0) * near_motion
 
 
 def _remap(img: np.ndarray, source_xy: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
@@ -134,8 +149,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     warped = _remap(layers.image, flow.source_xy)
     alpha = _remap(layers.person, flow.source_xy)
     alpha[flow.face] = 1.0
-    revealed = np.clip(layers.person - alpha, 0.0, 1.0)
-    revealed = np.where(revealed > 0.02, revealed, 0.0).astype(np.float32)
+    revealed = reveal_mask(layers.person_halo, alpha, flow.moving)
     mouth_rgb, mouth_alpha = paint_mouth(flow.mouth, flow.mouth_ut, layers.lip_rgb)
     out = composite(layers.image, warped, alpha, revealed, layers.background, mouth_rgb, mouth_alpha)
     image = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)

@@ -1,0 +1,216 @@
+"""Command-line interface: parses options and delegates to reenact_cli.tasks.
+
+Every command turns a user error into one line on stderr and a non-zero exit
+code (2 bad input, 3 no face, 4 output problem, 130 interrupted).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Callable, Optional, TypeVar
+
+import typer
+
+from . import __version__
+from .errors import ReenactError
+
+F = TypeVar("F", bound=Callable)
+
+app = typer.Typer(
+    name="reenact",
+    help=(
+        "One-shot face reenactment: animate one photo (the source) with the head pose and "
+        "expression of another (the driver), keeping the source's identity. "
+        "Start with 'reenact demo'; then 'reenact drive SOURCE DRIVER'."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+face_model_app = typer.Typer(help="Build or inspect the linear face model (identity + expression bases).", no_args_is_help=True)
+app.add_typer(face_model_app, name="face-model")
+
+
+def cli_errors(fn: F) -> F:
+    """Run a command, turning errors into one line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .tasks.console import console
+
+        try:
+            return fn(*args, **kwargs)
+        except ReenactError as exc:
+            console.print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/]; nothing was written under the final name")
+            raise typer.Exit(130) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:  # a bug, not bad input: still one line, unless debugging
+            if os.environ.get("REENACT_DEBUG"):
+                raise
+            console.print(
+                f"[red]error:[/] internal error ({type(exc).__name__}: {exc}); "
+                "rerun with REENACT_DEBUG=1 for a traceback",
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"reenact {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """reenact command-line tool."""
+
+
+# Options shared by the commands that run the pipeline.
+SizeOpt = Annotated[int, typer.Option("--size", min=64, max=1024, help="Working crop side in pixels (the face is cropped square at this size).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (the learned generator runs there; the geometric one always uses the CPU).")]
+FaceModelOpt = Annotated[Optional[Path], typer.Option("--face-model", help="Face model .npz from 'reenact face-model build' (default: the one shipped in weights/).")]
+FaceOpt = Annotated[int, typer.Option("--face", min=0, help="Which face when a photo has several: 0 = largest, 1 = next, ...")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files (otherwise refuse).")]
+
+
+def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
+    from .pipeline import PipelineConfig, resolve_device
+
+    resolve_device(device)
+    return PipelineConfig(size=size, face_index=face, face_model=face_model, device=device)
+
+
+@app.command()
+@cli_errors
+def drive(
+    source: Annotated[Path, typer.Argument(help="Photo to animate (any common image format).")],
+    driver: Annotated[Path, typer.Argument(help="Photo whose head pose and expression to copy.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image (.png/.jpg). Default: SOURCE_by_DRIVER.png here, never replacing a file.")] = None,
+    size: SizeOpt = 256,
+    device: DeviceOpt = "auto",
+    face_model: FaceModelOpt = None,
+    face: FaceOpt = 0,
+    no_paste_back: Annotated[bool, typer.Option("--no-paste-back", help="Write the square face crop instead of the full source photo.")] = False,
+    save_stages: Annotated[Optional[Path], typer.Option("--save-stages", help="Folder for one file per stage: crops, meshes (.obj), wireframes, flow, masks, fits.json.")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Reenact SOURCE with the pose and expression of DRIVER.
+
+    The source keeps its identity and background; the driver's identity is not
+    used (its mesh is rebuilt with the source's face shape). Example:
+
+        reenact drive me.jpg actor.jpg -o me_as_actor.png --save-stages stages/
+    """
+    from .tasks.console import console
+    from .tasks.drive import DriveOptions, run_drive
+
+    config = _config(size, device, face_model, face)
+    out = run_drive(DriveOptions(source, driver, output, not no_paste_back, save_stages, overwrite), config)
+    console.print(f"wrote {out}")
+    if save_stages is not None:
+        console.print(f"stages in {save_stages}/")
+
+
+@app.command()
+@cli_errors
+def demo(
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Contact sheet PNG. Default: reenact_demo.png here, never replacing a file.")] = None,
+    source: Annotated[Optional[Path], typer.Option("--source", help="Your own portrait instead of the built-in one.")] = None,
+    size: SizeOpt = 256,
+    face_model: FaceModelOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Reenact a built-in portrait (Grace Hopper, public domain, shipped inside
+    matplotlib) through head turns and expressions; write a labelled contact sheet.
+    Needs no files of your own."""
+    from .tasks.console import console
+    from .tasks.demo import run_demo
+
+    out = run_demo(output, source, _config(size, "cpu", face_model), overwrite)
+    console.print(f"wrote {out}")
+
+
+@app.command()
+@cli_errors
+def bench(
+    source: Annotated[Optional[Path], typer.Option("--source", help="Source photo (default: the built-in portrait).")] = None,
+    driver: Annotated[Optional[Path], typer.Option("--driver", help="Driver photo (default: the source mirrored).")] = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Timed runs per stage (the median is reported).")] = 30,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed runs first.")] = 5,
+    size: SizeOpt = 256,
+    face_model: FaceModelOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Per-stage milliseconds of the geometric generator for one driver frame on
+    the CPU (median of --runs after --warmup; file I/O excluded)."""
+    from rich.table import Table
+
+    from .tasks.bench import STAGES, run_bench
+    from .tasks.console import console
+
+    res = run_bench(source, driver, _config(size, "cpu", face_model), runs, warmup)
+    if json_out:
+        typer.echo(res.as_json())
+        return
+    table = Table(title=f"geometric generator, {size}x{size}, CPU ({res.threads} threads), median of {runs}")
+    table.add_column("stage")
+    table.add_column("median ms", justify="right")
+    table.add_column("p90 ms", justify="right")
+    for k in STAGES:
+        table.add_row(k.replace("_", " "), f"{res.median_ms[k]:.2f}", f"{res.p90_ms[k]:.2f}")
+    table.add_row("(paste back onto the source photo)", f"{res.paste_ms:.2f}", "")
+    console.print(table)
+
+
+@face_model_app.command("build")
+@cli_errors
+def face_model_build(
+    inputs: Annotated[list[Path], typer.Argument(help="Videos, photos, or folders of them. Each clip or photo counts as one identity.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the model (.npz).")],
+    num_id: Annotated[int, typer.Option("--num-id", min=1, help="Identity components to keep.")] = 32,
+    num_exp: Annotated[int, typer.Option("--num-exp", min=1, help="Expression components to keep.")] = 40,
+    stride: Annotated[int, typer.Option("--stride", min=1, help="Use every n-th video frame.")] = 2,
+    max_frames: Annotated[int, typer.Option("--max-frames", min=2, help="At most this many frames per clip.")] = 200,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel processes for landmark extraction.")] = 2,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Build a face model: align every frame's mesh, take per-clip means as identity
+    samples and within-clip deviations as expression samples, PCA both."""
+    from .face.build import BuildConfig
+    from .tasks.console import console
+    from .tasks.face_model import run_build
+
+    run_build(inputs, output, BuildConfig(num_id, num_exp, stride, max_frames, workers), overwrite)
+    console.print(f"wrote {output}")
+
+
+@face_model_app.command("info")
+@cli_errors
+def face_model_info(
+    path: Annotated[Optional[Path], typer.Argument(help="Model .npz (default: the shipped one).")] = None,
+) -> None:
+    """Print a face model's size, fingerprint and provenance."""
+    from .face.model import load_face_model
+    from .tasks.face_model import describe
+
+    typer.echo(describe(load_face_model(path)))
+
+
+def run() -> None:  # pragma: no cover - console-script shim
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

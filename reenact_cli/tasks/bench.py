@@ -1,0 +1,82 @@
+"""`reenact bench`: per-stage milliseconds of the geometric pipeline (median of N)."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..face.crop import extract_crop
+from ..face.regress import MeshRegressor
+from ..flow.geometric import geometric_flow
+from ..media.image_io import read_image
+from ..pipeline import PipelineConfig, Reenactor
+from ..render.geometric import paste_back, render
+from .console import console, progress
+from .demo import demo_portrait
+
+STAGES = ("mesh_regression", "fit_compose", "flow", "render", "total")
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Median and 90th-percentile milliseconds per stage."""
+
+    size: int
+    runs: int
+    median_ms: dict[str, float]
+    p90_ms: dict[str, float]
+    paste_ms: float
+    threads: int
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__, indent=1)
+
+
+def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, runs: int, warmup: int) -> BenchResult:
+    """Time one driver frame through every stage, ``runs`` times after ``warmup``.
+
+    The driver frame is a ``size``-square image (the source mirrored when no
+    driver is given, so pose and expression differ), regressed in tracking
+    mode as video frames are. File I/O is excluded.
+    """
+    import torch
+
+    src_img = read_image(source if source is not None else demo_portrait())
+    r = Reenactor(config)
+    src = r.source(src_img, "source")
+    size = config.size
+    if driver is not None:
+        drv_full = read_image(driver)
+        drv_face = r.driver(drv_full, str(driver)).face
+        frame = drv_face.image
+    else:
+        frame = np.ascontiguousarray(src.face.image[:, ::-1])
+    tracker = MeshRegressor(static=False, max_faces=1)
+    samples: dict[str, list[float]] = {k: [] for k in STAGES}
+    paste_samples = []
+    with progress() as bar:
+        task = bar.add_task("benchmarking", total=warmup + runs)
+        for i in range(warmup + runs):
+            t0 = time.perf_counter()
+            meshes = tracker.detect(frame)
+            t1 = time.perf_counter()
+            fit = r.model.fit(meshes[0].vertices)
+            m_d = r.model.compose(src.fit, fit)
+            t2 = time.perf_counter()
+            flow = geometric_flow(src.mesh, m_d, size, config.flow)
+            t3 = time.perf_counter()
+            rendered = render(src.prepared, flow)
+            t4 = time.perf_counter()
+            paste_back(src.frame, src.face.crop, src.prepared, flow, rendered)
+            t5 = time.perf_counter()
+            if i >= warmup:
+                for k, v in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)):
+                    samples[k].append(v * 1e3)
+                paste_samples.append((t5 - t4) * 1e3)
+            bar.advance(task)
+    med = {k: float(np.median(v)) for k, v in samples.items()}
+    p90 = {k: float(np.percentile(v, 90)) for k, v in samples.items()}
+    return BenchResult(size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads())
