@@ -31,6 +31,8 @@ Pose
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 #: Default working resolution (square crop side, pixels).
@@ -53,9 +55,13 @@ def grid_to_pixels(grid: np.ndarray, width: int, height: int) -> np.ndarray:
     return (grid.astype(np.float32) + 1.0) * scale
 
 
+@lru_cache(maxsize=8)
 def pixel_centres(width: int, height: int) -> np.ndarray:
-    """``(H, W, 2)`` float32 pixel-centre coordinates ``(x, y)``."""
+    """``(H, W, 2)`` float32 pixel-centre coordinates ``(x, y)`` (cached, read-only:
+    copy before writing)."""
     xs = np.arange(width, dtype=np.float32) + 0.5
     ys = np.arange(height, dtype=np.float32) + 0.5
     gx, gy = np.meshgrid(xs, ys)
-    return np.stack([gx, gy], axis=-1)
+    out = np.stack([gx, gy], axis=-1)
+    out.flags.writeable = False
+    return out

@@ -26,7 +26,7 @@ from .pose import Pose, procrustes, rotation_to_euler, slerp_rotation
 #: Expression gets a weak one: it must follow the driver.
 PRIOR_WEIGHT_ID = 0.1
 PRIOR_WEIGHT_EXP = 0.005
-FIT_ITERATIONS = 3
+FIT_ITERATIONS = 2
 
 
 #: Angle scale of the pose features (degrees): features are O(1) at this angle.

@@ -29,7 +29,8 @@ class Pose:
 
     def apply(self, points: np.ndarray) -> np.ndarray:
         """Model-space ``(N, 3)`` -> crop pixels ``(N, 3)``."""
-        return (self.scale * points @ self.rotation.T + self.translation).astype(np.float32)
+        m = (self.scale * self.rotation).astype(np.float32)
+        return np.asarray(points, dtype=np.float32) @ m.T + self.translation.astype(np.float32)
 
     def inverse_apply(self, points: np.ndarray) -> np.ndarray:
         """Crop pixels ``(N, 3)`` -> model space ``(N, 3)``."""
@@ -98,6 +99,10 @@ def rotation_to_euler(r: np.ndarray) -> np.ndarray:
 
 def slerp_rotation(r0: np.ndarray, r1: np.ndarray, alpha: float) -> np.ndarray:
     """Geodesic interpolation between two rotations (alpha 0 -> r0, 1 -> r1)."""
+    if alpha <= 0.0:
+        return np.asarray(r0, dtype=np.float64)
+    if alpha >= 1.0:
+        return np.asarray(r1, dtype=np.float64)
     from scipy.spatial.transform import Rotation, Slerp
 
     rots = Rotation.from_matrix(np.stack([r0, r1]))

@@ -26,7 +26,7 @@ from ..conventions import pixel_centres, pixels_to_grid
 from ..face.topology import INNER_LIP_MID, Topology, face_topology
 from .extend import push_pull, smoothstep
 from ..face.pose import procrustes
-from .raster import rasterize, signed_areas
+from .raster import linear_maps, rasterize, signed_areas
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,20 @@ def geometric_flow(
     drv = np.asarray(driving_vertices, dtype=np.float32)
     n_face, n_eye = len(topo.triangles), len(topo.eye_fill)
     triangles = np.concatenate([topo.triangles, topo.eye_fill, topo.mouth_fill])
-    # Source lookup: face and mouth triangles read M_s; eye strips read the
-    # rigid eye lookup, stored as a second copy of the vertex array.
-    lookup = np.concatenate([src[:, :2], _eye_lookup(src, drv, topo)])
-    lookup_tris = triangles.copy()
-    lookup_tris[n_face : n_face + n_eye] += len(src)
+
+    # Rigid similarity M_d -> M_s (3-D): the head's motion, for off the face.
+    rigid = procrustes(drv.astype(np.float64), src.astype(np.float64), rigid_weights)
+
+    # Per-vertex values to interpolate over the driving triangles: where to read
+    # in the source, depth, and the non-rigid rest (source minus rigid motion).
+    # Eye strips read the rigid eye lookup instead of the lid positions.
+    lookup = src[:, :2]
+    eye_lookup = _eye_lookup(src, drv, topo)
+    rigid_xy = rigid.apply(drv)[:, :2]
+    per_vertex = np.concatenate([lookup, drv[:, 2:3], lookup - rigid_xy], axis=1)
+    per_vertex_eye = np.concatenate([eye_lookup, drv[:, 2:3], eye_lookup - rigid_xy], axis=1)
+    values = per_vertex[triangles]
+    values[n_face : n_face + n_eye] = per_vertex_eye[topo.eye_fill]
 
     area_d = signed_areas(drv[:, :2], topo.triangles)
     area_s = signed_areas(src[:, :2], topo.triangles)
@@ -175,9 +184,7 @@ def geometric_flow(
     draw = np.ones(len(triangles), dtype=bool)
     draw[:n_face] = area_d * front > 0
     raster = rasterize(drv, triangles, (size, size), draw)
-
-    source_xy = pixel_centres(size, size)
-    source_xy[raster.rows, raster.cols] = raster.interpolate(lookup, lookup_tris)
+    at_pixels = raster.evaluate(linear_maps(raster.corners, values))  # (P, 5)
     face = raster.mask
 
     # Unseen: triangles hidden (back-facing) or strongly stretched in the source.
@@ -185,7 +192,7 @@ def geometric_flow(
     bad_tri = np.zeros(len(triangles), dtype=bool)
     bad_tri[:n_face] = (area_s * front <= 0) | (stretch > config.stretch_unseen)
     unseen = np.zeros((size, size), dtype=bool)
-    unseen[raster.rows, raster.cols] = bad_tri[raster.ids]
+    unseen.reshape(-1)[raster.flat] = bad_tri[raster.ids]
 
     # Mouth: warp the source's opening if it showed enough of it, else paint.
     mouth = np.zeros((size, size), dtype=bool)
@@ -196,83 +203,72 @@ def geometric_flow(
         in_mouth = raster.ids >= n_face + n_eye
         r, c = raster.rows[in_mouth], raster.cols[in_mouth]
         mouth[r, c] = True
-        sub = _subset(raster, in_mouth)
-        mouth_ut[r, c] = sub.interpolate(_mouth_ut_per_vertex(), triangles)
+        first = n_face + n_eye
+        ut_maps = linear_maps(raster.corners[first:], _mouth_ut_per_vertex()[topo.mouth_fill])
+        m = ut_maps[raster.ids[in_mouth] - first]
+        mouth_ut[r, c] = (c + 0.5)[:, None] * m[:, 0] + (r + 0.5)[:, None] * m[:, 1] + m[:, 2]
         unseen |= mouth
 
-    # Off the face: rigid head motion on a depth proxy, plus the smoothly
-    # extended non-rigid remainder (jaw, cheeks), faded with distance.
-    depth = raster.interpolate(drv[:, 2:3], triangles)[:, 0]
-    extended = _extend(source_xy, face, raster.rows, raster.cols, depth, src, drv, size, config, rigid_weights)
-    source_xy = pixel_centres(size, size) + extended
-    moving = np.any(np.abs(extended) > 1e-3, axis=2)
-    return FlowField(source_xy.astype(np.float32), face, mouth, mouth_ut, unseen, moving)
+    displacement, moving = _extend(raster, at_pixels, rigid, drv, size, config)
+    source_xy = pixel_centres(size, size) + displacement
+    return FlowField(source_xy, face, mouth, mouth_ut, unseen, moving)
 
 
-@dataclass(frozen=True)
-class _Sub:
-    ids: np.ndarray
-    bary: np.ndarray
-
-    def interpolate(self, values: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-        return np.einsum("pk,pkc->pc", self.bary, values[triangles[self.ids]])
+#: The off-face extension is smooth by construction, so it is computed on a
+#: grid this many times coarser than the crop and upsampled.
+EXTENSION_STEP = 2
 
 
-def _subset(raster, keep: np.ndarray) -> _Sub:
-    return _Sub(raster.ids[keep], raster.bary[keep])
+def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, config: GeometricFlowConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Displacement ``(S, S, 2)`` and its non-zero mask: the mesh's on the face;
+    elsewhere the head's rigid motion on a depth proxy plus the extended
+    non-rigid rest, faded to zero away from the head and at the crop border.
 
-
-def _extend(
-    source_xy: np.ndarray,
-    face: np.ndarray,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    depth: np.ndarray,
-    src: np.ndarray,
-    drv: np.ndarray,
-    size: int,
-    config: GeometricFlowConfig,
-    rigid_weights: np.ndarray | None,
-) -> np.ndarray:
-    """Displacement ``(S, S, 2)``: the mesh's on the face; elsewhere the head's
-    rigid motion evaluated on a depth proxy plus the extended non-rigid rest,
-    faded to zero away from the head and at the crop border."""
-    centres = pixel_centres(size, size)
-    disp = source_xy - centres
-    if not face.any():
-        return np.zeros_like(disp)
-    # Rigid similarity M_d -> M_s (3-D), and the head's pivot depth.
-    rigid = procrustes(drv.astype(np.float64), src.astype(np.float64), rigid_weights)
+    ``at_pixels`` holds, per covered pixel, (source x, source y, depth,
+    non-rigid x, non-rigid y).
+    """
+    rows, cols = raster.rows, raster.cols
+    if len(rows) == 0:
+        return np.zeros((size, size, 2), dtype=np.float32), np.zeros((size, size), dtype=bool)
     pivot_z = float(0.5 * (drv[234, 2] + drv[454, 2]))
-
-    # One push-pull (half resolution) extends depth and the non-rigid residual.
-    z_face = np.full((size, size), pivot_z, dtype=np.float32)
-    z_face[rows, cols] = depth
-    rigid_face = rigid.apply(np.concatenate([centres[rows, cols], depth[:, None]], axis=1))[:, :2]
-    residual = np.zeros((size, size, 2), dtype=np.float32)
-    residual[rows, cols] = source_xy[rows, cols] - rigid_face
-    stack = np.concatenate([z_face[:, :, None], residual], axis=2)
-    filled = push_pull(stack, face.astype(np.float32))
+    flat = raster.flat
+    stack = np.zeros((size * size, 3), dtype=np.float32)
+    stack[flat] = at_pixels[:, 2:]
+    stack = stack.reshape(size, size, 3)
+    face = raster.mask
+    n = (size + EXTENSION_STEP - 1) // EXTENSION_STEP
+    step = size / n
+    cover = cv2.resize(face.astype(np.float32), (n, n), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(stack, (n, n), interpolation=cv2.INTER_AREA) / np.maximum(cover, 1e-6)[:, :, None]
+    filled = push_pull(coarse, (cover > 0.99).astype(np.float32))
 
     y0, y1 = float(drv[:, 1].min()), float(drv[:, 1].max())
     face_h = max(y1 - y0, 1.0)
-    dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3)
+    dist = cv2.distanceTransform((cover < 0.5).astype(np.uint8), cv2.DIST_L2, 3) * step
     # Depth proxy: the face's depth at its edge, curving back to the pivot depth.
     z = filled[:, :, 0] + (pivot_z - filled[:, :, 0]) * smoothstep(dist / (0.25 * face_h))
-    rigid_xy = rigid.apply(np.stack([centres[:, :, 0], centres[:, :, 1], z], axis=2).reshape(-1, 3))[:, :2]
-    rigid_disp = rigid_xy.reshape(size, size, 2) - centres
+    grid = pixel_centres(n, n) * step
+    pts = np.concatenate([grid, z[:, :, None]], axis=2).reshape(-1, 3)
+    rigid_disp = rigid.apply(pts)[:, :2].reshape(n, n, 2) - grid
     nonrigid = filled[:, :, 1:] * smoothstep(1.0 - dist / (0.3 * face_h))[:, :, None]
 
     # Fade with distance from the face: slower above (hair), faster below (neck).
-    ys = np.arange(size, dtype=np.float32)[:, None] + 0.5
-    below = smoothstep((ys - (y0 + 0.75 * face_h)) / (0.35 * face_h))
+    below = smoothstep((grid[:, :1, 1] - (y0 + 0.75 * face_h)) / (0.35 * face_h))
     reach = face_h * (config.reach_above + (config.reach_below - config.reach_above) * below)
     weight = smoothstep(1.0 - dist / reach)
     # Fade to zero at the crop border so a pasted-back crop has no seam.
     band = max(1.0, config.border * size)
-    idx = np.arange(size, dtype=np.float32) + 0.5
-    edge = np.minimum(idx, size - idx)
+    edge = np.minimum(grid[0, :, 0], size - grid[0, :, 0])
     weight = weight * smoothstep(edge[:, None] / band) * smoothstep(edge[None, :] / band)
-    out = (rigid_disp + nonrigid) * weight[:, :, None]
-    out[face] = disp[face]
-    return out.astype(np.float32)
+    coarse_disp = (rigid_disp + nonrigid) * weight[:, :, None]
+    out = cv2.resize(coarse_disp, (size, size), interpolation=cv2.INTER_LINEAR)
+    face_disp = at_pixels[:, :2] - pixel_centres(size, size).reshape(-1, 2)[flat]
+    out.reshape(-1, 2)[flat] = face_disp
+    # Moving: displacement above 1/32 pixel (below it OpenCV's remap reads the
+    # pixel itself), found on the coarse grid and dilated to cover upsampling.
+    still = 1.0 / 32.0
+    moving = (np.abs(coarse_disp) > still).any(axis=2).astype(np.uint8)
+    moving = cv2.dilate(cv2.resize(moving, (size, size), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
+    moving = moving.astype(bool)
+    moving.reshape(-1)[flat] = (np.abs(face_disp) > still).any(axis=1)
+    return out, moving

@@ -37,16 +37,20 @@ class SourceLayers:
 
     Attributes:
         image: ``(S, S, 3)`` float32 in [0, 1].
+        image8: the same as uint8 (fast to resample).
         person: ``(S, S)`` float32 person alpha.
         person_halo: ``person`` dilated by a few pixels (covers its soft fringe).
         background: ``(S, S, 3)`` float32 background with the person inpainted away.
+        background8: the same as uint8.
         lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
     """
 
     image: np.ndarray
+    image8: np.ndarray
     person: np.ndarray
     person_halo: np.ndarray
     background: np.ndarray
+    background8: np.ndarray
     lip_rgb: np.ndarray
 
 
@@ -58,7 +62,8 @@ class Rendered:
         image: ``(S, S, 3)`` uint8 RGB.
         alpha: ``(S, S)`` float32 warped person alpha.
         revealed: ``(S, S)`` float32, background uncovered by the move (inpainted).
-        mouth_rgb, mouth_alpha: the painted mouth layer (alpha 0 where none).
+        mouth_rgb, mouth_alpha: the painted mouth layer, uint8 RGB and float32
+            alpha (0 where none).
         unseen: ``(S, S)`` bool, pixels the source never showed.
     """
 
@@ -103,7 +108,10 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
     plate = cv2.GaussianBlur(plate, (0, 0), size / 128.0).astype(np.float32) / 255.0
     background = np.where(hole[:, :, None] > 0, plate, image).astype(np.float32)
     halo = cv2.dilate(person, np.ones((HALO, HALO), np.uint8))
-    return SourceLayers(image, person.astype(np.float32), halo, background, lip_colour(image, source_vertices))
+    background8 = np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return SourceLayers(
+        image, crop_image, person.astype(np.float32), halo, background, background8, lip_colour(image, source_vertices)
+    )
 
 
 def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.ndarray) -> np.ndarray:
@@ -127,32 +135,72 @@ def composite(
     alpha: np.ndarray,
     revealed: np.ndarray,
     plate: np.ndarray,
-    mouth_rgb: np.ndarray,
-    mouth_alpha: np.ndarray,
+    mouth_rgb: np.ndarray | None = None,
+    mouth_alpha: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Layer composite at any resolution, float32 ``(h, w, 3)`` in [0, 1].
+    """Layer composite at any resolution; images uint8 ``(h, w, 3)``, weights
+    float32 ``(h, w)`` in [0, 1]; returns uint8.
 
     ``out = alpha * warped + (1 - alpha) * background``, where the background is
     the canvas except where ``revealed`` (then the inpainted ``plate``), then
-    the painted mouth on top.
+    the painted mouth on top. Where ``warped == canvas`` and nothing is revealed
+    the canvas comes back bit for bit.
     """
-    a = alpha[:, :, None]
-    r = revealed[:, :, None]
-    background = canvas + r * (plate - canvas)
-    out = background + a * (warped - background)
-    m = mouth_alpha[:, :, None]
-    return out + m * (mouth_rgb - out)
+    background = canvas
+    if revealed.any():
+        background = cv2.blendLinear(canvas, plate, 1.0 - revealed, revealed)
+    out = cv2.blendLinear(background, warped, 1.0 - alpha, alpha)
+    if mouth_alpha is not None and mouth_rgb is not None:
+        box = _active_box(mouth_alpha > 0, margin=0)
+        if box is not None:
+            ys, xs = box
+            m = np.ascontiguousarray(mouth_alpha[ys, xs])
+            out[ys, xs] = cv2.blendLinear(np.ascontiguousarray(out[ys, xs]), np.ascontiguousarray(mouth_rgb[ys, xs]), 1.0 - m, m)
+    return out
+
+
+def _active_box(mask: np.ndarray, margin: int = 2) -> tuple[slice, slice] | None:
+    """Bounding box (row slice, col slice) of a mask, grown by ``margin``."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    return (
+        slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
+        slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
+    )
 
 
 def render(layers: SourceLayers, flow: FlowField) -> Rendered:
-    """Render the reenacted crop from the source layers and a flow field."""
-    warped = _remap(layers.image, flow.source_xy)
-    alpha = _remap(layers.person, flow.source_xy)
-    alpha[flow.face] = 1.0
-    revealed = reveal_mask(layers.person_halo, alpha, flow.moving)
+    """Render the reenacted crop from the source layers and a flow field.
+
+    Only the box around moving (or painted) pixels is computed; outside it the
+    source crop is copied unchanged.
+    """
+    size = flow.face.shape[0]
+    image = layers.image8.copy()
+    alpha = layers.person.copy()
+    revealed = np.zeros((size, size), dtype=np.float32)
     mouth_rgb, mouth_alpha = paint_mouth(flow.mouth, flow.mouth_ut, layers.lip_rgb)
-    out = composite(layers.image, warped, alpha, revealed, layers.background, mouth_rgb, mouth_alpha)
-    image = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+    box = _active_box(flow.moving | flow.mouth)
+    if box is not None:
+        ys, xs = box
+        src_xy = np.ascontiguousarray(flow.source_xy[ys, xs])
+        warped = _remap(layers.image8, src_xy)
+        a = _remap(layers.person, src_xy)
+        a[flow.face[ys, xs]] = 1.0
+        r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
+        image[ys, xs] = composite(
+            np.ascontiguousarray(layers.image8[ys, xs]),
+            warped,
+            a,
+            r,
+            np.ascontiguousarray(layers.background8[ys, xs]),
+            np.ascontiguousarray(mouth_rgb[ys, xs]),
+            np.ascontiguousarray(mouth_alpha[ys, xs]),
+        )
+        alpha[ys, xs], revealed[ys, xs] = a, r
     unseen = flow.unseen | (revealed > 0.25)
     return Rendered(image, alpha, revealed, mouth_rgb, mouth_alpha, unseen)
 
@@ -185,18 +233,17 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
     src_frame = np.empty_like(src_crop)
     src_frame[:, :, 0] = src_crop[:, :, 0] * c2f[0, 0] + c2f[0, 2]
     src_frame[:, :, 1] = src_crop[:, :, 1] * c2f[1, 1] + c2f[1, 2]
-    canvas = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
+    canvas = np.ascontiguousarray(frame[y0:y1, x0:x1])
     src_frame -= np.array([x0, y0], dtype=np.float32)
     warped = _remap(canvas, src_frame)
-    res = composite(
+    out[y0:y1, x0:x1] = composite(
         canvas,
         warped,
         up(rendered.alpha),
         up(rendered.revealed),
-        up(layers.background),
+        up(layers.background8),
         up(rendered.mouth_rgb),
         up(rendered.mouth_alpha),
     )
-    out[y0:y1, x0:x1] = np.clip(np.round(res * 255.0), 0, 255).astype(np.uint8)
     return out
 

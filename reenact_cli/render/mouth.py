@@ -25,11 +25,11 @@ def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) ->
         lip_rgb: ``(3,)`` float32 mean lip colour of the source in [0, 1].
 
     Returns:
-        ``(rgb (H, W, 3), alpha (H, W))`` float32; alpha is 0 outside ``mouth``
-        and feathered by one pixel at its edge.
+        ``(rgb (H, W, 3) uint8, alpha (H, W) float32)``; alpha is 0 outside
+        ``mouth`` and feathered by one pixel at its edge.
     """
     h, w = mouth.shape
-    rgb = np.zeros((h, w, 3), dtype=np.float32)
+    rgb = np.zeros((h, w, 3), dtype=np.uint8)
     alpha = np.zeros((h, w), dtype=np.float32)
     if not mouth.any():
         return rgb, alpha
@@ -56,8 +56,9 @@ def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) ->
     gaps = 1.0 - 0.18 * np.maximum(np.cos(np.pi * 10.0 * u), 0.0)[:, None] ** 24
     teeth = TEETH_RGB[None, :] * shade * gaps
     teeth_w = np.maximum(upper, lower)[:, None] if np.ndim(lower) else upper[:, None]
-    rgb[rows, cols] = colour * (1.0 - teeth_w) + teeth * teeth_w
-    alpha[rows, cols] = 1.0
-    # Feather one pixel inside the opening's edge.
-    alpha = np.where(mouth, np.maximum(cv2.GaussianBlur(alpha, (3, 3), 0.7), 0.6), 0.0).astype(np.float32)
+    rgb[rows, cols] = np.clip((colour * (1.0 - teeth_w) + teeth * teeth_w) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    # Feather one pixel inside the opening's edge (computed on its box only).
+    r0, r1, c0, c1 = max(0, rows.min() - 1), rows.max() + 2, max(0, cols.min() - 1), cols.max() + 2
+    inside = mouth[r0:r1, c0:c1].astype(np.float32)
+    alpha[r0:r1, c0:c1] = np.where(inside > 0, np.maximum(cv2.GaussianBlur(inside, (3, 3), 0.7), 0.6), 0.0)
     return rgb, alpha
