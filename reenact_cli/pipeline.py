@@ -131,11 +131,17 @@ class GeometricGenerator:
 
     name = "geometric"
 
-    def __init__(self, flow_config: GeometricFlowConfig = GeometricFlowConfig(), rigid_weights: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        flow_config: GeometricFlowConfig = GeometricFlowConfig(),
+        rigid_weights: np.ndarray | None = None,
+        mirror: np.ndarray | None = None,
+    ) -> None:
         from .face.segmentation import PersonSegmenter
 
         self.flow_config = flow_config
         self.rigid_weights = rigid_weights
+        self.mirror = mirror
         self._segmenter = PersonSegmenter()
 
     def prepare(self, crop_image: np.ndarray, source_mesh: np.ndarray) -> Any:
@@ -144,7 +150,7 @@ class GeometricGenerator:
         return prepare_layers(crop_image, source_mesh, self._segmenter)
 
     def flow(self, source_mesh: np.ndarray, driving_mesh: np.ndarray, size: int) -> FlowField:
-        return geometric_flow(source_mesh, driving_mesh, size, self.flow_config, self.rigid_weights)
+        return geometric_flow(source_mesh, driving_mesh, size, self.flow_config, self.rigid_weights, self.mirror)
 
     def generate(self, prepared: Any, source_mesh: np.ndarray, driving_mesh: np.ndarray) -> GeneratorOutput:
         from .render.geometric import render
@@ -195,7 +201,7 @@ class Reenactor:
         self.config = config
         self.device = resolve_device(config.device)
         self.model = face_model or load_face_model(config.face_model)
-        self.generator = generator or GeometricGenerator(config.flow, self.model.pose_weights)
+        self.generator = generator or GeometricGenerator(config.flow, self.model.pose_weights, self.model.mirror)
         self._source_regressor = MeshRegressor(static=True)
         self._driver_regressor = self._source_regressor if static else MeshRegressor(static=False, max_faces=1)
 

@@ -27,6 +27,8 @@ from .pose import Pose, procrustes, rotation_to_euler, slerp_rotation
 PRIOR_WEIGHT_ID = 0.1
 PRIOR_WEIGHT_EXP = 0.005
 FIT_ITERATIONS = 2
+#: See :attr:`FaceModel.head_pivot`: 0 = the face centroid, 1 = ear depth.
+PIVOT_DEPTH = 0.6
 
 
 #: Angle scale of the pose features (degrees): features are O(1) at this angle.
@@ -114,10 +116,29 @@ class FaceModel:
 
     @property
     def head_pivot(self) -> np.ndarray:
-        """``(3,)`` model-space point the head turns about: midway between the
-        face oval's ear-level extremes (vertices 234 and 454), i.e. roughly the
-        neck's axis, well behind the face."""
-        return (0.5 * (self.mean[234] + self.mean[454])).astype(np.float64)
+        """``(3,)`` model-space point the head turns about: at ear level, a
+        fraction :data:`PIVOT_DEPTH` of the way back from the face's centroid
+        to the face oval's ear-level extremes (vertices 234 and 454).
+
+        A real head turns about the neck, near the ears, so the face swings
+        sideways as it turns; but a warp cannot show the side of the head that
+        the swing would uncover, so the pivot sits part of the way back.
+        """
+        ears = 0.5 * (self.mean[234] + self.mean[454]).astype(np.float64)
+        centre = self.mean.mean(axis=0).astype(np.float64)
+        return np.array([ears[0], ears[1], centre[2] + PIVOT_DEPTH * (ears[2] - centre[2])])
+
+    @property
+    def mirror(self) -> np.ndarray:
+        """``(468,)`` left/right mirror partner of each vertex (see
+        :func:`~reenact_cli.face.topology.mirror_indices`)."""
+        cached = self.__dict__.get("_mirror_cache")
+        if cached is None:
+            from .topology import mirror_indices
+
+            cached = mirror_indices(self.mean)
+            object.__setattr__(self, "_mirror_cache", cached)
+        return cached
 
     @property
     def fingerprint(self) -> str:

@@ -213,3 +213,36 @@ def face_topology() -> Topology:
     eye_fill = np.concatenate([zip_strip(holes[k].upper, holes[k].lower) for k in ("right_eye", "left_eye")])
     mouth_fill = zip_strip(holes["mouth"].upper, holes["mouth"].lower)
     return Topology(triangles, edges, oval, holes, eye_fill, mouth_fill)
+
+
+#: Known left/right vertex pairs of MediaPipe's mesh (and midline vertices that
+#: are their own mirror), used to find the symmetry of a mean shape.
+_MIRROR_ANCHORS = (
+    (33, 263), (133, 362), (61, 291), (234, 454), (70, 300), (105, 334), (172, 397), (58, 288),
+    (1, 1), (152, 152), (10, 10), (168, 168), (0, 0), (17, 17),
+)
+
+
+def mirror_indices(mean: np.ndarray) -> np.ndarray:
+    """``(468,)`` index of each vertex's left/right mirror partner.
+
+    Found on a (near-symmetric) mean shape ``(468, 3)``: reflect it in x, align
+    the reflection to the shape (anchored on known pairs, then on all nearest
+    neighbours), and match each reflected vertex to its nearest vertex.
+    Midline vertices map to themselves.
+    """
+    from scipy.spatial import cKDTree
+
+    from .pose import procrustes
+
+    shape = np.asarray(mean, dtype=np.float64)
+    reflected = shape * np.array([-1.0, 1.0, 1.0])
+    a = np.array([p for p, _ in _MIRROR_ANCHORS] + [q for _, q in _MIRROR_ANCHORS])
+    b = np.array([q for _, q in _MIRROR_ANCHORS] + [p for p, _ in _MIRROR_ANCHORS])
+    tree = cKDTree(shape)
+    idx = np.arange(len(shape))
+    for _ in range(3):
+        pose = procrustes(reflected[a], shape[b])
+        _, idx = tree.query(pose.apply(reflected))
+        a, b = np.arange(len(shape)), idx
+    return idx.astype(np.int64)

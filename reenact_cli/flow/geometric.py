@@ -44,6 +44,10 @@ class GeometricFlowConfig:
             painted.
         stretch_unseen: a face triangle enlarged more than this (area ratio) is
             counted as unseen.
+        mirror_margin: how much more squarely (cosine) the mirror side must face
+            the camera in the source before it is used.
+        mirror_edge: pixels over which the mirror reading fades out towards the
+            face's edge.
     """
 
     reach_above: float = 0.6
@@ -51,6 +55,8 @@ class GeometricFlowConfig:
     border: float = 0.06
     mouth_seen_ratio: float = 0.45
     stretch_unseen: float = 4.0
+    mirror_margin: float = 0.1
+    mirror_edge: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,11 @@ class FlowField:
         unseen: ``(H, W)`` bool, face pixels the source never showed (painted
             mouth, triangles hidden or strongly stretched in the source).
         moving: ``(H, W)`` bool, pixels whose flow is non-zero.
+        mirror_xy: ``(H, W, 2)`` float32, where the *mirror* point of the face
+            lies in the source (the face's other side), for parts the source
+            shows poorly.
+        mirror_weight: ``(H, W)`` float32 in [0, 1], how much of the mirror
+            reading to use (0 off the face and where the source view is good).
     """
 
     source_xy: np.ndarray
@@ -78,6 +89,8 @@ class FlowField:
     mouth_ut: np.ndarray
     unseen: np.ndarray
     moving: np.ndarray
+    mirror_xy: np.ndarray
+    mirror_weight: np.ndarray
 
     @property
     def size(self) -> tuple[int, int]:
@@ -148,6 +161,7 @@ def geometric_flow(
     size: int,
     config: GeometricFlowConfig = GeometricFlowConfig(),
     rigid_weights: np.ndarray | None = None,
+    mirror: np.ndarray | None = None,
 ) -> FlowField:
     """The backward flow that carries the source crop onto the driving mesh.
 
@@ -157,6 +171,9 @@ def geometric_flow(
         size: crop side ``S``.
         rigid_weights: ``(468,)`` per-vertex weights for the rigid head motion
             between the meshes (the face model's ``pose_weights``); uniform if None.
+        mirror: ``(468,)`` left/right partner of each vertex (the face model's
+            ``mirror``); enables reading the face's other side where the source
+            shows a part edge-on and the driver faces it. None disables it.
     """
     topo = face_topology()
     src = np.asarray(source_vertices, dtype=np.float32)
@@ -173,10 +190,12 @@ def geometric_flow(
     lookup = src[:, :2]
     eye_lookup = _eye_lookup(src, drv, topo)
     rigid_xy = rigid.apply(drv)[:, :2]
-    per_vertex = np.concatenate([lookup, drv[:, 2:3], lookup - rigid_xy], axis=1)
-    per_vertex_eye = np.concatenate([eye_lookup, drv[:, 2:3], eye_lookup - rigid_xy], axis=1)
+    mirror_xy, mirror_w = _mirror_lookup(src, drv, topo.triangles, mirror, config)
+    per_vertex = np.concatenate([lookup, drv[:, 2:3], lookup - rigid_xy, mirror_xy, mirror_w[:, None]], axis=1)
+    per_vertex_eye = np.concatenate([eye_lookup, drv[:, 2:3], eye_lookup - rigid_xy, eye_lookup, np.zeros((len(src), 1), np.float32)], axis=1)
     values = per_vertex[triangles]
     values[n_face : n_face + n_eye] = per_vertex_eye[topo.eye_fill]
+    values[n_face + n_eye :, :, 7] = 0.0  # the mouth opening is never mirrored
 
     area_d = signed_areas(drv[:, :2], topo.triangles)
     area_s = signed_areas(src[:, :2], topo.triangles)
@@ -184,7 +203,7 @@ def geometric_flow(
     draw = np.ones(len(triangles), dtype=bool)
     draw[:n_face] = area_d * front > 0
     raster = rasterize(drv, triangles, (size, size), draw)
-    at_pixels = raster.evaluate(linear_maps(raster.corners, values))  # (P, 5)
+    at_pixels = raster.evaluate(linear_maps(raster.corners, values))  # (P, 8)
     face = raster.mask
 
     # Unseen: triangles hidden (back-facing) or strongly stretched in the source.
@@ -209,9 +228,56 @@ def geometric_flow(
         mouth_ut[r, c] = (c + 0.5)[:, None] * m[:, 0] + (r + 0.5)[:, None] * m[:, 1] + m[:, 2]
         unseen |= mouth
 
-    displacement, moving = _extend(raster, at_pixels, rigid, drv, size, config)
+    displacement, moving = _extend(raster, at_pixels[:, :5], rigid, drv, size, config)
     source_xy = pixel_centres(size, size) + displacement
-    return FlowField(source_xy, face, mouth, mouth_ut, unseen, moving)
+    mirror_field = np.zeros((size * size, 2), dtype=np.float32)
+    mirror_field[raster.flat] = at_pixels[:, 5:7]
+    weight_field = np.zeros(size * size, dtype=np.float32)
+    weight_field[raster.flat] = np.clip(at_pixels[:, 7], 0.0, 1.0)
+    if weight_field.any():
+        # The mirror of the face's edge is the other edge, where the source's
+        # silhouette is: fade the mirror reading out over the outermost pixels.
+        inside = cv2.distanceTransform(face.astype(np.uint8), cv2.DIST_L2, 3).reshape(-1)
+        weight_field *= smoothstep(inside / config.mirror_edge)
+    return FlowField(
+        source_xy, face, mouth, mouth_ut, unseen, moving,
+        mirror_field.reshape(size, size, 2), weight_field.reshape(size, size),
+    )
+
+
+def vertex_facing(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """``(V,)`` in [0, 1]: how squarely each vertex faces the camera (cosine
+    between its normal and the view axis; 0 = edge-on or turned away)."""
+    v = vertices.astype(np.float64)
+    a, b, c = v[triangles[:, 0]], v[triangles[:, 1]], v[triangles[:, 2]]
+    n = np.cross(b - a, c - a)  # area-weighted triangle normals
+    acc = np.zeros((len(v), 3))
+    for k in range(3):
+        for j in range(3):
+            acc[:, j] += np.bincount(triangles[:, k], weights=n[:, j], minlength=len(v))
+    acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
+    # Camera looks along +z (smaller z = nearer): front faces point to -z.
+    toward = -acc[:, 2]
+    if np.sum(toward) < 0:  # orientation of the triangle list is the other way
+        toward = -toward
+    return np.clip(toward, 0.0, 1.0)
+
+
+def _mirror_lookup(
+    src: np.ndarray, drv: np.ndarray, triangles: np.ndarray, mirror: np.ndarray | None, config: GeometricFlowConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-vertex mirror reading position ``(V, 2)`` and weight ``(V,)``.
+
+    Weight is high where the source shows a vertex edge-on but its mirror
+    partner squarely, and the driving mesh turns that vertex towards the camera.
+    """
+    if mirror is None:
+        return src[:, :2].copy(), np.zeros(len(src), dtype=np.float32)
+    f_s = vertex_facing(src, triangles)
+    f_d = vertex_facing(drv, triangles)
+    better = smoothstep((f_s[mirror] - f_s - config.mirror_margin) / 0.3)
+    needed = smoothstep((f_d - f_s) / 0.3)
+    return src[mirror, :2].astype(np.float32), (better * needed).astype(np.float32)
 
 
 #: The off-face extension is smooth by construction, so it is computed on a
@@ -263,6 +329,20 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     coarse_disp = (rigid_disp + nonrigid) * weight[:, :, None]
     out = cv2.resize(coarse_disp, (size, size), interpolation=cv2.INTER_LINEAR)
     face_disp = at_pixels[:, :2] - pixel_centres(size, size).reshape(-1, 2)[flat]
+    full = np.zeros((size * size, 2), dtype=np.float32)
+    full[flat] = face_disp
+    # Within a few pixels of the face, blend from the nearest face pixel's
+    # displacement to the coarse field, so the face edge has no seam.
+    if EXTENSION_STEP > 1:
+        band = 2.0 * EXTENSION_STEP
+        d_full, labels = cv2.distanceTransformWithLabels((~face).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+        near = d_full < band
+        label_to_pixel = np.zeros(int(labels.max()) + 1, dtype=np.int64)
+        zero = labels.reshape(-1)[flat]
+        label_to_pixel[zero] = flat
+        src_pix = label_to_pixel[labels[near]]
+        b = smoothstep(d_full[near] / band)[:, None]
+        out[near] = b * out[near] + (1.0 - b) * full[src_pix]
     out.reshape(-1, 2)[flat] = face_disp
     # Moving: displacement above 1/32 pixel (below it OpenCV's remap reads the
     # pixel itself), found on the coarse grid and dilated to cover upsampling.

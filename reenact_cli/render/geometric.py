@@ -27,6 +27,10 @@ from .mouth import paint_mouth
 #: Person-mask threshold and dilation (fraction of the crop) for the plate.
 PLATE_THRESHOLD = 0.25
 PLATE_DILATE = 0.03
+#: How far below the chin (in face heights) the head ends and the neck begins.
+HEAD_BELOW_CHIN = 0.08
+#: Pixels over which the face's edge blends into its surroundings.
+FACE_FEATHER = 2.5
 #: Pixels by which the person mask is grown to cover its soft fringe.
 HALO = 5
 
@@ -91,27 +95,49 @@ def lip_colour(image: np.ndarray, vertices: np.ndarray) -> np.ndarray:
 
 
 def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmenter: PersonSegmenter) -> SourceLayers:
-    """Person alpha, background plate and lip colour of a source crop."""
+    """Person alpha, background plate and lip colour of a source crop.
+
+    The plate is what lies *behind the head*: the head (the person above the
+    chin, and the face) is inpainted from its surroundings, so revealed pixels
+    take background colours at the sides and top and neck colours below,
+    while the torso, which does not move, is kept as it is.
+    """
     size = crop_image.shape[0]
     image = crop_image.astype(np.float32) / 255.0
     person = segmenter(crop_image)
-    person = np.maximum(person, face_hull_mask(source_vertices, (size, size)))
+    hull = face_hull_mask(source_vertices, (size, size))
+    person = np.maximum(person, hull)
     k = max(3, int(PLATE_DILATE * size) | 1)
-    hole = cv2.dilate((person > PLATE_THRESHOLD).astype(np.uint8), np.ones((k, k), np.uint8))
-    # Inpaint at quarter size (fast, and a soft plate is what a background
-    # behind a head should look like), then bring it back up.
-    small = max(32, size // 4)
-    img_s = cv2.resize(crop_image, (small, small), interpolation=cv2.INTER_AREA)
-    hole_s = cv2.resize(hole, (small, small), interpolation=cv2.INTER_NEAREST)
-    plate_s = cv2.inpaint(img_s, hole_s, 5, cv2.INPAINT_TELEA)
-    plate = cv2.resize(plate_s, (size, size), interpolation=cv2.INTER_CUBIC)
-    plate = cv2.GaussianBlur(plate, (0, 0), size / 128.0).astype(np.float32) / 255.0
+    chin_y = float(source_vertices[152, 1])
+    face_h = float(np.ptp(source_vertices[:, 1]))
+    rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
+    head = (person > PLATE_THRESHOLD) & (rows < chin_y + HEAD_BELOW_CHIN * face_h) | (hull > 0)
+    hole = cv2.dilate(head.astype(np.uint8), np.ones((k, k), np.uint8))
+    # Where the face itself was, what shows through is the side of the head:
+    # inpaint the face alone from the hair and skin around it. Elsewhere in the
+    # head, inpaint the whole head from background (sides, top) and neck (below).
+    face_hole = cv2.dilate(hull.astype(np.uint8), np.ones((k, k), np.uint8))
+    head_plate = _inpaint_small(crop_image, hole)
+    face_plate = _inpaint_small(crop_image, face_hole)
+    inside = cv2.GaussianBlur(face_hole.astype(np.float32), (0, 0), size / 64.0)[:, :, None]
+    plate = face_plate * inside + head_plate * (1.0 - inside)
     background = np.where(hole[:, :, None] > 0, plate, image).astype(np.float32)
     halo = cv2.dilate(person, np.ones((HALO, HALO), np.uint8))
     background8 = np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return SourceLayers(
         image, crop_image, person.astype(np.float32), halo, background, background8, lip_colour(image, source_vertices)
     )
+
+
+def _inpaint_small(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Inpaint ``hole`` at quarter size (fast; a soft fill is what something
+    seen behind a moving head should look like); float32 [0, 1] at full size."""
+    size = image.shape[0]
+    small = max(32, size // 4)
+    img_s = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
+    hole_s = cv2.resize(hole, (small, small), interpolation=cv2.INTER_NEAREST)
+    plate = cv2.resize(cv2.inpaint(img_s, hole_s, 5, cv2.INPAINT_TELEA), (size, size), interpolation=cv2.INTER_CUBIC)
+    return cv2.GaussianBlur(plate, (0, 0), size / 128.0).astype(np.float32) / 255.0
 
 
 def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.ndarray) -> np.ndarray:
@@ -172,6 +198,25 @@ def _active_box(mask: np.ndarray, margin: int = 2) -> tuple[slice, slice] | None
     )
 
 
+def _blend_mirror(warped: np.ndarray, image8: np.ndarray, mirror_xy: np.ndarray, weight: np.ndarray) -> None:
+    """Blend, in place, the mirror reading into ``warped`` where ``weight > 0``,
+    after matching its mean colour to the direct reading over the blend zone
+    (the two sides of a face are rarely lit alike)."""
+    box = _active_box(weight > 0.01, margin=1)
+    if box is None:
+        return
+    ys, xs = box
+    w = np.ascontiguousarray(weight[ys, xs])
+    direct = warped[ys, xs]
+    mirrored = _remap(image8, np.ascontiguousarray(mirror_xy[ys, xs])).astype(np.float32)
+    zone = (w > 0.05) & (w < 0.6)
+    if zone.sum() > 20:
+        gain = (direct[zone].astype(np.float32).mean(axis=0) + 1.0) / (mirrored[zone].mean(axis=0) + 1.0)
+        mirrored *= np.clip(gain, 0.6, 1.6)
+    mirrored = np.clip(mirrored + 0.5, 0, 255).astype(np.uint8)
+    warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(direct), mirrored, 1.0 - w, w)
+
+
 def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     """Render the reenacted crop from the source layers and a flow field.
 
@@ -188,8 +233,13 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         ys, xs = box
         src_xy = np.ascontiguousarray(flow.source_xy[ys, xs])
         warped = _remap(layers.image8, src_xy)
+        _blend_mirror(warped, layers.image8, flow.mirror_xy[ys, xs], flow.mirror_weight[ys, xs])
         a = _remap(layers.person, src_xy)
-        a[flow.face[ys, xs]] = 1.0
+        # The face is person by definition; its outermost pixels blend softly
+        # into what lies around it (they read the source's silhouette).
+        face = flow.face[ys, xs].astype(np.uint8)
+        inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         image[ys, xs] = composite(
             np.ascontiguousarray(layers.image8[ys, xs]),
