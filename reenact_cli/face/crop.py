@@ -84,16 +84,15 @@ def _pixel_affine(affine: np.ndarray) -> np.ndarray:
 def extract_crop(image: np.ndarray, crop: CropTransform) -> np.ndarray:
     """``(S, S, C)`` crop of ``image``; outside the frame, edge pixels are replicated."""
     m = _pixel_affine(crop.frame_to_crop)
-    interp = cv2.INTER_AREA if crop.scale > 1.5 else cv2.INTER_LINEAR
-    if interp == cv2.INTER_AREA:
-        # INTER_AREA is not supported by warpAffine: pre-shrink, then warp.
-        k = crop.scale
-        small = cv2.resize(image, None, fx=1.0 / k * 1.0, fy=1.0 / k, interpolation=cv2.INTER_AREA)
-        sx = small.shape[1] / image.shape[1]
-        sy = small.shape[0] / image.shape[0]
+    if crop.scale > 1.5:
+        # Shrinking a lot: warpAffine would alias, so area-average first. With an
+        # explicit size OpenCV maps by exactly (new size / old size) per axis.
+        h, w = image.shape[:2]
+        dsize = (max(1, round(w / crop.scale)), max(1, round(h / crop.scale)))
+        small = cv2.resize(image, dsize, interpolation=cv2.INTER_AREA)
         f2c = crop.frame_to_crop.copy()
-        f2c[0, 0] /= sx
-        f2c[1, 1] /= sy
+        f2c[0, 0] *= w / dsize[0]
+        f2c[1, 1] *= h / dsize[1]
         m = _pixel_affine(f2c)
         image = small
     return cv2.warpAffine(

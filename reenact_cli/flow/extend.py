@@ -15,36 +15,35 @@ def push_pull(values: np.ndarray, known: np.ndarray, min_size: int = 2) -> np.nd
     """Fill ``values (H, W, C)`` float32 where ``known (H, W)`` (weight in [0, 1])
     is 0, smoothly from where it is 1.
 
-    Returns ``(H, W, C)`` float32; unchanged where ``known == 1``.
+    Returns ``(H, W, C)`` float32; unchanged where ``known == 1``. Uses OpenCV's
+    Gaussian pyramid (``pyrDown`` / ``pyrUp``), whose overlapping kernels keep
+    the fill free of block seams.
     """
     v = values.astype(np.float32)
-    if v.ndim == 2:
+    squeeze = v.ndim == 2
+    if squeeze:
         v = v[:, :, None]
-    w = known.astype(np.float32)
+    w = np.clip(known.astype(np.float32), 0.0, 1.0)
     levels = [(v * w[:, :, None], w)]
     while min(levels[-1][1].shape) > min_size:
         vw, ww = levels[-1]
         hh, wd = ww.shape
         size = ((wd + 1) // 2, (hh + 1) // 2)
-        # INTER_AREA averages 2x2 blocks; times 4 gives sums.
-        vw2 = cv2.resize(vw, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1) * 4.0
-        ww2 = cv2.resize(ww, size, interpolation=cv2.INTER_AREA) * 4.0
-        # Normalise to a weighted mean with weight clipped at 1.
+        vw2 = cv2.pyrDown(vw, dstsize=size).reshape(size[1], size[0], -1)
+        ww2 = cv2.pyrDown(ww, dstsize=size)
+        # Weighted mean, with confidence growing as coverage accumulates.
         mean = vw2 / np.maximum(ww2, 1e-8)[:, :, None]
-        wc = np.minimum(ww2, 1.0)
+        wc = np.minimum(ww2 * 4.0, 1.0)
         levels.append((mean * wc[:, :, None], wc))
     vw, ww = levels[-1]
     total = ww.sum()
-    filled = (vw.sum(axis=(0, 1)) / total if total > 0 else np.zeros(vw.shape[2], np.float32))
-    filled = np.broadcast_to(filled, vw.shape).astype(np.float32)
-    filled = vw + (1.0 - ww)[:, :, None] * filled
+    fill = vw.sum(axis=(0, 1)) / total if total > 0 else np.zeros(vw.shape[2], np.float32)
+    filled = vw + (1.0 - ww)[:, :, None] * fill.astype(np.float32)
     for vw, ww in reversed(levels[:-1]):
         hh, wd = ww.shape
-        up = cv2.resize(filled, (wd, hh), interpolation=cv2.INTER_LINEAR).reshape(hh, wd, -1)
-        # vw already holds value * weight (weighted mean at coarse levels).
+        up = cv2.pyrUp(filled, dstsize=(wd, hh)).reshape(hh, wd, -1)
         filled = vw + (1.0 - ww)[:, :, None] * up
-    out = filled
-    return out if values.ndim == 3 else out[:, :, 0]
+    return filled[:, :, 0] if squeeze else filled
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:

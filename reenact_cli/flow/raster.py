@@ -47,7 +47,9 @@ class Raster:
 
     @cached_property
     def bary(self) -> np.ndarray:
-        """``(P, 3)`` float32 barycentric coordinates of each covered pixel."""
+        """``(P, 3)`` float32 barycentric coordinates of each covered pixel (exact,
+        so slightly outside [0, 1] for edge pixels whose centre lies just
+        outside their triangle; see :func:`rasterize`)."""
         p = np.stack([self.cols + 0.5, self.rows + 0.5], axis=1).astype(np.float64)
         c = self.corners[self.ids].astype(np.float64)
         v0, v1, v2 = c[:, 1] - c[:, 0], c[:, 2] - c[:, 0], p - c[:, 0]
@@ -55,8 +57,7 @@ class Raster:
         den = np.where(np.abs(den) < 1e-9, 1e-9, den)
         l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
         l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-        bary = np.clip(np.stack([1.0 - l1 - l2, l1, l2], axis=1), -0.25, 1.25)
-        return (bary / bary.sum(axis=1, keepdims=True)).astype(np.float32)
+        return np.stack([1.0 - l1 - l2, l1, l2], axis=1).astype(np.float32)
 
     def interpolate(self, values: np.ndarray, triangles: np.ndarray) -> np.ndarray:
         """Barycentric interpolation of per-vertex ``values (V, C)`` at the covered
@@ -115,6 +116,10 @@ def rasterize(
 ) -> Raster:
     """Rasterise triangles over ``vertices (V, 3)`` (pixels, z = depth) into an
     image of ``size = (width, height)``.
+
+    Coverage is OpenCV's: every pixel the triangle *touches*, so pixels along
+    a triangle's edge whose centres lie up to ~0.7 px outside it are covered
+    too (values there are linear extrapolations, continuous with the inside).
 
     Args:
         draw: optional ``(T,)`` bool, which triangles to draw (e.g. front-facing).
