@@ -1,7 +1,8 @@
 """Command-line interface: parses options and delegates to reenact_cli.tasks.
 
 Every command turns a user error into one line on stderr and a non-zero exit
-code (2 bad input, 3 no face, 4 output problem, 130 interrupted).
+code (2 bad input, 3 no face, 4 output problem, 1 anything else such as out of
+memory or a bug, 130 interrupted); never a traceback unless REENACT_DEBUG=1.
 """
 from __future__ import annotations
 
@@ -34,19 +35,33 @@ face_model_app = typer.Typer(help="Build or inspect the linear face model (ident
 app.add_typer(face_model_app, name="face-model")
 
 
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines included) made one space."""
+    return " ".join(str(text).split())
+
+
+def _print_error(message: str) -> None:
+    """``error: <message>`` on stderr, one line, the message not read as markup."""
+    from rich.markup import escape
+
+    from .tasks.console import console
+
+    console.print(f"[red]error:[/] {escape(one_line(message))}", markup=True, highlight=False, soft_wrap=True)
+
+
 def cli_errors(fn: F) -> F:
     """Run a command, turning errors into one line and an exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .tasks.console import console
-
         try:
             return fn(*args, **kwargs)
         except ReenactError as exc:
-            console.print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            _print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
+            from .tasks.console import console
+
             console.print("[yellow]interrupted[/]; nothing was written under the final name")
             raise typer.Exit(130) from None
         except typer.Exit:
@@ -54,11 +69,14 @@ def cli_errors(fn: F) -> F:
         except Exception as exc:  # a bug, not bad input: still one line, unless debugging
             if os.environ.get("REENACT_DEBUG"):
                 raise
-            console.print(
-                f"[red]error:[/] internal error ({type(exc).__name__}: {exc}); "
-                "rerun with REENACT_DEBUG=1 for a traceback",
-                soft_wrap=True,
-            )
+            if isinstance(exc, MemoryError):
+                _print_error("out of memory (try a smaller image or a smaller --size)")
+            elif isinstance(exc, OSError) and exc.filename is not None:
+                _print_error(f"{exc.filename}: {exc.strerror or type(exc).__name__}")
+            else:
+                _print_error(
+                    f"internal error ({type(exc).__name__}: {exc}); rerun with REENACT_DEBUG=1 for a traceback"
+                )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -86,9 +104,12 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existin
 
 
 def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
+    from .errors import InputError
     from .pipeline import PipelineConfig, resolve_device
 
     resolve_device(device)
+    if face_model is not None and face_model.is_dir():
+        raise InputError("is a directory, expected a face model (.npz)", face_model)
     return PipelineConfig(size=size, face_index=face, face_model=face_model, device=device)
 
 
@@ -118,9 +139,9 @@ def drive(
 
     config = _config(size, device, face_model, face)
     out = run_drive(DriveOptions(source, driver, output, not no_paste_back, save_stages, overwrite), config)
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", markup=False, soft_wrap=True)
     if save_stages is not None:
-        console.print(f"stages in {save_stages}/")
+        console.print(f"stages in {save_stages}/", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -135,11 +156,13 @@ def demo(
     """Reenact a built-in portrait (Grace Hopper, public domain, shipped inside
     matplotlib) through head turns and expressions; write a labelled contact sheet.
     Needs no files of your own."""
+    from .face.regress import quiet_mediapipe
     from .tasks.console import console
     from .tasks.demo import run_demo
 
+    quiet_mediapipe()
     out = run_demo(output, source, _config(size, "cpu", face_model), overwrite)
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -157,9 +180,11 @@ def bench(
     the CPU (median of --runs after --warmup; file I/O excluded)."""
     from rich.table import Table
 
+    from .face.regress import quiet_mediapipe
     from .tasks.bench import STAGES, run_bench
     from .tasks.console import console
 
+    quiet_mediapipe()
     res = run_bench(source, driver, _config(size, "cpu", face_model), runs, warmup)
     if json_out:
         typer.echo(res.as_json())
@@ -193,7 +218,7 @@ def face_model_build(
     from .tasks.face_model import run_build
 
     run_build(inputs, output, BuildConfig(num_id, num_exp, stride, max_frames, workers), overwrite)
-    console.print(f"wrote {output}")
+    console.print(f"wrote {output}", markup=False, soft_wrap=True)
 
 
 @face_model_app.command("info")
@@ -212,5 +237,5 @@ def run() -> None:  # pragma: no cover - console-script shim
     app()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+if __name__ == "__main__":  # pragma: no cover - `python -m reenact_cli.cli`
+    sys.exit(app(prog_name="reenact"))

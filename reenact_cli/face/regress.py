@@ -6,14 +6,17 @@ tracking mode (video frames) reuses the previous frame's face box.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import re
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..conventions import NUM_FACE_VERTICES
-from ..errors import NoFaceError
+from ..errors import NoFaceError, native_stderr
 from .crop import CropTransform, crop_for_mesh, extract_crop
 from .mesh import Mesh
 
@@ -24,14 +27,76 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 #: only; landmarks are then refined on the full-resolution crop.
 DETECTION_MAX_SIDE = 1600
 
+#: MediaPipe 0.10's C++ side logs through absl (before ``absl::InitializeLog``,
+#: so straight to stderr; GLOG_minloglevel / TF_CPP_MIN_LOG_LEVEL no longer
+#: apply) and TFLite prints its own INFO line; none of it can be switched off
+#: from Python. These lines are dropped; anything else is passed on.
+_NATIVE_NOISE = re.compile(
+    rb"INFO: Created TensorFlow Lite [^\n]*\n?"
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\n?"
+    rb"|[IW]\d{4} \d\d:\d\d:\d\d?[\d.]* +\d+ [\w.+-]+:\d+\] [^\n]*\n?"
+)
 
-def _quiet_absl() -> None:
+
+def _drop_noise(captured: bytes) -> bytes:
+    return _NATIVE_NOISE.sub(b"", captured)
+
+
+def quiet_native_stderr() -> contextlib.AbstractContextManager[None]:
+    """A block in which MediaPipe's C++ INFO/WARNING log lines are dropped from
+    stderr; anything else written there (real errors) is passed on when it ends.
+    Set ``REENACT_NATIVE_LOGS=1`` to see the raw output."""
+    if os.environ.get("REENACT_NATIVE_LOGS"):
+        return contextlib.nullcontext()
+    return native_stderr(_drop_noise)
+
+
+def quiet_mediapipe() -> None:
+    """Keep MediaPipe's C++ log lines off stderr from now on (idempotent).
+
+    Every MediaPipe solution (this module's face mesh, the person segmenter, ...)
+    logs while its graph starts, on the graph's own threads, and on its first
+    ``process``. Both are wrapped in :func:`quiet_native_stderr`; construction
+    also waits until the new graph is idle, so its start-up lines are caught
+    too. Call this before the first solution is built (it imports mediapipe).
+    """
     try:
         from absl import logging as absl_logging
 
         absl_logging.set_verbosity(absl_logging.ERROR)
     except ImportError:  # pragma: no cover - absl ships with mediapipe
         pass
+    try:
+        from mediapipe.python.solution_base import SolutionBase
+    except ImportError:  # pragma: no cover - another MediaPipe layout
+        return
+    if getattr(SolutionBase, "_reenact_quiet", False):
+        return
+    original_init, original_process = SolutionBase.__init__, SolutionBase.process
+
+    @functools.wraps(original_init)
+    def __init__(self, *args, **kwargs):
+        with quiet_native_stderr():
+            original_init(self, *args, **kwargs)
+            graph = getattr(self, "_graph", None)
+            if graph is not None:
+                with contextlib.suppress(Exception):
+                    graph.wait_until_idle()
+
+    @functools.wraps(original_process)
+    def process(self, *args, **kwargs):
+        # Only the first call of a graph logs; later ones (every video frame)
+        # run uncaptured, with no per-frame cost and no process-wide lock.
+        if getattr(self, "_reenact_warm", False):
+            return original_process(self, *args, **kwargs)
+        with quiet_native_stderr():
+            result = original_process(self, *args, **kwargs)
+        self._reenact_warm = True
+        return result
+
+    SolutionBase.__init__ = __init__
+    SolutionBase.process = process
+    SolutionBase._reenact_quiet = True
 
 
 @dataclass(frozen=True)
@@ -61,7 +126,7 @@ class MeshRegressor:
     """
 
     def __init__(self, static: bool = True, max_faces: int = 4, min_confidence: float = 0.5) -> None:
-        _quiet_absl()
+        quiet_mediapipe()
         import mediapipe as mp
 
         self.static = static

@@ -26,7 +26,7 @@ from ..conventions import pixel_centres, pixels_to_grid
 from ..face.topology import INNER_LIP_MID, Topology, face_topology
 from .extend import push_pull, smoothstep
 from ..face.pose import procrustes
-from .raster import linear_maps, rasterize, signed_areas
+from .raster import Raster, linear_maps, rasterize, signed_areas
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class GeometricFlowConfig:
     """
 
     reach_above: float = 0.6
-    reach_below: float = 0.25
+    reach_below: float = 0.5
     border: float = 0.06
     mouth_seen_ratio: float = 0.45
     stretch_unseen: float = 4.0
@@ -203,7 +203,8 @@ def geometric_flow(
     draw = np.ones(len(triangles), dtype=bool)
     draw[:n_face] = area_d * front > 0
     raster = rasterize(drv, triangles, (size, size), draw)
-    at_pixels = raster.evaluate(linear_maps(raster.corners, values))  # (P, 8)
+    maps = linear_maps(raster.corners, values)
+    at_pixels = raster.evaluate(maps[:, :, :5])  # (P, 5): source xy, depth, non-rigid xy
     face = raster.mask
 
     # Unseen: triangles hidden (back-facing) or strongly stretched in the source.
@@ -228,12 +229,17 @@ def geometric_flow(
         mouth_ut[r, c] = (c + 0.5)[:, None] * m[:, 0] + (r + 0.5)[:, None] * m[:, 1] + m[:, 2]
         unseen |= mouth
 
-    displacement, moving = _extend(raster, at_pixels[:, :5], rigid, drv, size, config)
+    displacement, moving = _extend(raster, at_pixels, rigid, drv, size, config)
     source_xy = pixel_centres(size, size) + displacement
     mirror_field = np.zeros((size * size, 2), dtype=np.float32)
-    mirror_field[raster.flat] = at_pixels[:, 5:7]
     weight_field = np.zeros(size * size, dtype=np.float32)
-    weight_field[raster.flat] = np.clip(at_pixels[:, 7], 0.0, 1.0)
+    mirrored_tri = values[:, :, 7].max(axis=1) > 0
+    if mirrored_tri.any():
+        sel = mirrored_tri[raster.ids]
+        sub = Raster(raster.triangle, raster.rows[sel], raster.cols[sel], raster.ids[sel], raster.corners)
+        at_mirror = sub.evaluate(maps[:, :, 5:])
+        mirror_field[raster.flat[sel]] = at_mirror[:, :2]
+        weight_field[raster.flat[sel]] = np.clip(at_mirror[:, 2], 0.0, 1.0)
     if weight_field.any():
         # The mirror of the face's edge is the other edge, where the source's
         # silhouette is: fade the mirror reading out over the outermost pixels.
@@ -245,16 +251,24 @@ def geometric_flow(
     )
 
 
+@lru_cache(maxsize=4)
+def _incidence(triangles_key: bytes, num_vertices: int):
+    """Sparse ``(V, T)`` vertex-triangle incidence matrix (cached per topology)."""
+    from scipy.sparse import csr_matrix
+
+    tris = np.frombuffer(triangles_key, dtype=np.int64).reshape(-1, 3)
+    rows = tris.reshape(-1)
+    cols = np.repeat(np.arange(len(tris)), 3)
+    return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, len(tris)))
+
+
 def vertex_facing(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """``(V,)`` in [0, 1]: how squarely each vertex faces the camera (cosine
     between its normal and the view axis; 0 = edge-on or turned away)."""
     v = vertices.astype(np.float64)
     a, b, c = v[triangles[:, 0]], v[triangles[:, 1]], v[triangles[:, 2]]
     n = np.cross(b - a, c - a)  # area-weighted triangle normals
-    acc = np.zeros((len(v), 3))
-    for k in range(3):
-        for j in range(3):
-            acc[:, j] += np.bincount(triangles[:, k], weights=n[:, j], minlength=len(v))
+    acc = _incidence(np.ascontiguousarray(triangles, dtype=np.int64).tobytes(), len(v)) @ n
     acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
     # Camera looks along +z (smaller z = nearer): front faces point to -z.
     toward = -acc[:, 2]
@@ -314,8 +328,10 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     # Depth proxy: the face's depth at its edge, curving back to the pivot depth.
     z = filled[:, :, 0] + (pivot_z - filled[:, :, 0]) * smoothstep(dist / (0.25 * face_h))
     grid = pixel_centres(n, n) * step
-    pts = np.concatenate([grid, z[:, :, None]], axis=2).reshape(-1, 3)
-    rigid_disp = rigid.apply(pts)[:, :2].reshape(n, n, 2) - grid
+    # Rigid motion of (x, y, z), minus (x, y): an affine map of x, y and z.
+    sr = (rigid.scale * rigid.rotation).astype(np.float32)
+    lin = sr[:2, :2] - np.eye(2, dtype=np.float32)
+    rigid_disp = grid @ lin.T + z[:, :, None] * sr[:2, 2] + rigid.translation[:2].astype(np.float32)
     nonrigid = filled[:, :, 1:] * smoothstep(1.0 - dist / (0.3 * face_h))[:, :, None]
 
     # Fade with distance from the face: slower above (hair), faster below (neck).
@@ -329,20 +345,28 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     coarse_disp = (rigid_disp + nonrigid) * weight[:, :, None]
     out = cv2.resize(coarse_disp, (size, size), interpolation=cv2.INTER_LINEAR)
     face_disp = at_pixels[:, :2] - pixel_centres(size, size).reshape(-1, 2)[flat]
-    full = np.zeros((size * size, 2), dtype=np.float32)
-    full[flat] = face_disp
     # Within a few pixels of the face, blend from the nearest face pixel's
     # displacement to the coarse field, so the face edge has no seam.
     if EXTENSION_STEP > 1:
         band = 2.0 * EXTENSION_STEP
-        d_full, labels = cv2.distanceTransformWithLabels((~face).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-        near = d_full < band
-        label_to_pixel = np.zeros(int(labels.max()) + 1, dtype=np.int64)
-        zero = labels.reshape(-1)[flat]
-        label_to_pixel[zero] = flat
-        src_pix = label_to_pixel[labels[near]]
-        b = smoothstep(d_full[near] / band)[:, None]
-        out[near] = b * out[near] + (1.0 - b) * full[src_pix]
+        # Work in the face's bounding box grown by the band.
+        pad = int(np.ceil(band)) + 1
+        r0, r1 = max(0, int(rows.min()) - pad), min(size, int(rows.max()) + 1 + pad)
+        c0, c1 = max(0, int(cols.min()) - pad), min(size, int(cols.max()) + 1 + pad)
+        box_face = face[r0:r1, c0:c1]
+        d_box, labels = cv2.distanceTransformWithLabels(
+            (~box_face).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        ring_r, ring_c = np.nonzero((d_box > 0) & (d_box < band))
+        # Each face pixel is its own label: map labels to positions in ``flat``.
+        box_flat = (rows - r0) * (c1 - c0) + (cols - c0)
+        label_to_face = np.zeros(int(labels.max()) + 1, dtype=np.int64)
+        label_to_face[labels.reshape(-1)[box_flat]] = np.arange(len(flat))
+        nearest = face_disp[label_to_face[labels[ring_r, ring_c]]]
+        b = smoothstep(d_box[ring_r, ring_c] / band)[:, None]
+        ring = (ring_r + r0) * size + (ring_c + c0)
+        out_flat = out.reshape(-1, 2)
+        out_flat[ring] = nearest + b * (out_flat[ring] - nearest)
     out.reshape(-1, 2)[flat] = face_disp
     # Moving: displacement above 1/32 pixel (below it OpenCV's remap reads the
     # pixel itself), found on the coarse grid and dilated to cover upsampling.
