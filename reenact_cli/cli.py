@@ -107,7 +107,8 @@ def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
     from .errors import InputError
     from .pipeline import PipelineConfig, resolve_device
 
-    resolve_device(device)
+    if device != "auto":  # 'auto' needs no check, and checking it would import torch
+        resolve_device(device)
     if face_model is not None and face_model.is_dir():
         raise InputError("is a directory, expected a face model (.npz)", face_model)
     return PipelineConfig(size=size, face_index=face, face_model=face_model, device=device)

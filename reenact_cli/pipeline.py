@@ -172,6 +172,10 @@ def resolve_device(device: str) -> str:
         raise ReenactError(f"--device must be auto, cpu or cuda, not '{device}'")
     if device == "cpu":
         return "cpu"
+    import importlib.util
+
+    if device == "auto" and importlib.util.find_spec("torch") is None:
+        return "cpu"
     import torch
 
     if torch.cuda.is_available():
@@ -199,11 +203,18 @@ class Reenactor:
         static: bool = True,
     ) -> None:
         self.config = config
-        self.device = resolve_device(config.device)
         self.model = face_model or load_face_model(config.face_model)
         self.generator = generator or GeometricGenerator(config.flow, self.model.pose_weights, self.model.mirror)
         self._source_regressor = MeshRegressor(static=True)
         self._driver_regressor = self._source_regressor if static else MeshRegressor(static=False, max_faces=1)
+
+    @property
+    def device(self) -> str:
+        """The torch device the learned generator runs on (resolved on first use;
+        the geometric generator never needs torch)."""
+        if "_device" not in self.__dict__:
+            self._device = resolve_device(self.config.device)
+        return self._device
 
     def source(self, image: np.ndarray, name: str = "source") -> SourceFace:
         """Find, crop, fit and prepare the source face."""

@@ -116,14 +116,6 @@ def test_tracking_on_crops_only_matches_static(track_frames, static_crops):
     assert np.mean(diffs) < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="MeshRegressor(static=False).face_crop feeds the frame and then the crop to the same "
-    "tracking graph, so each call tracks from a face box in the other image: on liveportrait_d13 "
-    "the crop mesh is 4.7 px (mean) off photo mode and yaw is off by up to 12 deg (crop-only "
-    "tracking: 0.5 px). Reenactor(static=False) uses this for video drivers",
-)
 def test_tracking_face_crop_matches_static(track_frames, static_crops):
     with MeshRegressor(static=False, max_faces=1) as reg:
         tracked = [reg.face_crop(f, 256) for f in track_frames]

@@ -284,3 +284,28 @@ def test_load_npz_missing_arrays(tmp_path):
     with pytest.raises(InputError, match="missing") as info:
         FaceModel.load(path)
     assert "partial.npz" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_load_rejects_wrong_shapes_and_bad_provenance(tmp_path):
+    import json as _json
+
+    from reenact_cli.errors import InputError
+    from reenact_cli.face.model import FaceModel, load_face_model
+
+    model = load_face_model()
+    arrays = {
+        "mean": model.mean, "id_basis": model.id_basis, "exp_basis": model.exp_basis,
+        "sigma_id": model.sigma_id, "sigma_exp": model.sigma_exp, "pose_weights": model.pose_weights,
+        "fit_weights": model.fit_weights, "pose_basis": model.pose_basis,
+        "provenance": np.array(_json.dumps({"ok": 1})),
+    }
+    bad_shape = dict(arrays, sigma_id=model.sigma_id[:-1])
+    np.savez(tmp_path / "shape.npz", **bad_shape)
+    with pytest.raises(InputError, match="sigma_id"):
+        FaceModel.load(tmp_path / "shape.npz")
+    bad_json = dict(arrays, provenance=np.array("{not json"))
+    np.savez(tmp_path / "json.npz", **bad_json)
+    with pytest.raises(InputError, match="JSON"):
+        FaceModel.load(tmp_path / "json.npz")
+    np.savez(tmp_path / "good.npz", **arrays)
+    assert FaceModel.load(tmp_path / "good.npz").fingerprint == model.fingerprint

@@ -273,7 +273,23 @@ class FaceModel:
             raise InputError(f"not a face model: missing {', '.join(sorted(missing))}", p)
         if arrays["mean"].shape != (NUM_FACE_VERTICES, 3):
             raise InputError(f"face model has mean of shape {arrays['mean'].shape}, expected (468, 3)", p)
-        prov = json.loads(str(arrays["provenance"])) if "provenance" in arrays else {}
+        try:
+            prov = json.loads(str(arrays["provenance"])) if "provenance" in arrays else {}
+        except ValueError:
+            raise InputError("face model provenance is not valid JSON", p) from None
+        k_id, k_exp = arrays["id_basis"].shape[0], arrays["exp_basis"].shape[0]
+        expected = {
+            "id_basis": (k_id, NUM_FACE_VERTICES, 3),
+            "exp_basis": (k_exp, NUM_FACE_VERTICES, 3),
+            "sigma_id": (k_id,),
+            "sigma_exp": (k_exp,),
+            "pose_weights": (NUM_FACE_VERTICES,),
+            "fit_weights": (NUM_FACE_VERTICES,),
+            "pose_basis": (len(pose_features(np.eye(3))), NUM_FACE_VERTICES, 3),
+        }
+        for name, shape in expected.items():
+            if arrays[name].shape != shape:
+                raise InputError(f"face model array '{name}' has shape {arrays[name].shape}, expected {shape}", p)
         return FaceModel(
             arrays["mean"],
             arrays["id_basis"],

@@ -131,17 +131,26 @@ class MeshRegressor:
 
         self.static = static
         self.max_faces = max_faces
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static,
-            max_num_faces=max_faces,
-            refine_landmarks=True,
-            min_detection_confidence=min_confidence,
-            min_tracking_confidence=0.5,
-        )
+
+        def graph(faces: int):
+            return mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static,
+                max_num_faces=faces,
+                refine_landmarks=True,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=0.5,
+            )
+
+        self._mesh = graph(max_faces)
+        # A tracking graph must see one image stream: frames and crops differ,
+        # so in video mode the crops get a graph of their own.
+        self._crop_mesh = self._mesh if static else graph(1)
         self._lock = threading.Lock()
 
     def close(self) -> None:
         self._mesh.close()
+        if self._crop_mesh is not self._mesh:
+            self._crop_mesh.close()
 
     def __enter__(self) -> "MeshRegressor":
         return self
@@ -151,6 +160,9 @@ class MeshRegressor:
 
     def detect(self, image: np.ndarray) -> list[Mesh]:
         """All faces in an RGB uint8 image, largest first (frame pixels)."""
+        return self._detect(self._mesh, image)
+
+    def _detect(self, graph, image: np.ndarray) -> list[Mesh]:
         h, w = image.shape[:2]
         work = image
         factor = 1.0
@@ -160,7 +172,7 @@ class MeshRegressor:
             factor = DETECTION_MAX_SIDE / max(h, w)
             work = cv2.resize(image, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
         with self._lock:
-            result = self._mesh.process(np.ascontiguousarray(work))
+            result = graph.process(np.ascontiguousarray(work))
         if not result.multi_face_landmarks:
             return []
         meshes = []
@@ -195,7 +207,7 @@ class MeshRegressor:
         """Regress again on the crop (landmarks at the working size); if that finds
         nothing, fall back to the frame mesh mapped into the crop."""
         mapped = frame_mesh.transformed(crop.frame_to_crop, (crop.size, crop.size))
-        found = self.detect(crop_image)
+        found = self._detect(self._crop_mesh, crop_image)
         if not found:
             return mapped
         # Take the crop face nearest the one we framed.

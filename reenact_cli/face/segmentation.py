@@ -14,6 +14,9 @@ class PersonSegmenter:
     """Soft person mask ``(H, W)`` float32 in [0, 1] of an RGB uint8 image."""
 
     def __init__(self) -> None:
+        from .regress import quiet_mediapipe
+
+        quiet_mediapipe()
         import mediapipe as mp
 
         self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..face.crop import extract_crop
 from ..face.regress import MeshRegressor
 from ..flow.geometric import geometric_flow
 from ..media.image_io import read_image
 from ..pipeline import PipelineConfig, Reenactor
 from ..render.geometric import paste_back, render
-from .console import console, progress
+from .console import progress
 from .demo import demo_portrait
 
 STAGES = ("mesh_regression", "fit_compose", "flow", "render", "total")
