@@ -1,7 +1,7 @@
-"""Make docs/large_turns.png: the 6 cross-identity pairs with the largest yaw
+"""Make docs/large_turns.jpg: the 6 cross-identity pairs with the largest yaw
 difference (source | driver | output), from the shared photos.
 
-    python docs/make_large_turns.py [FACES_DIR] [-o docs/large_turns.png]
+    python docs/make_large_turns.py [FACES_DIR] [-o docs/large_turns.jpg]
 
 Pairs follow the rule of tests/test_acceptance_photos.py: every photo, sorted
 by name, driven by the photos 5 and 11 places after it. Prints each pair's yaw
@@ -22,7 +22,7 @@ from reenact_cli.pipeline import Reenactor
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("faces", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared" / "faces"))
-    ap.add_argument("-o", "--output", default=str(Path(__file__).with_name("large_turns.png")))
+    ap.add_argument("-o", "--output", default=str(Path(__file__).with_name("large_turns.jpg")))
     ap.add_argument("--count", type=int, default=6)
     args = ap.parse_args()
 

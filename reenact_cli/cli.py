@@ -154,9 +154,13 @@ def demo(
     face_model: FaceModelOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Reenact a built-in portrait (Grace Hopper, public domain, shipped inside
-    matplotlib) through head turns and expressions; write a labelled contact sheet.
-    Needs no files of your own."""
+    """Reenact a built-in portrait through head turns and expressions (no files needed).
+
+    The portrait is Grace Hopper's public-domain photo that ships inside
+    matplotlib. The result is one labelled contact sheet (PNG). Example:
+
+        reenact demo -o demo.png
+    """
     from .face.regress import quiet_mediapipe
     from .tasks.console import console
     from .tasks.demo import run_demo
@@ -177,8 +181,14 @@ def bench(
     face_model: FaceModelOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Per-stage milliseconds of the geometric generator for one driver frame on
-    the CPU (median of --runs after --warmup; file I/O excluded)."""
+    """Time each stage of the geometric generator on the CPU, in milliseconds.
+
+    One driver frame at the working size goes through mesh regression, fit and
+    compose, flow and render; the median of --runs after --warmup is printed
+    (file I/O excluded). Example:
+
+        reenact bench --runs 50 --json
+    """
     from rich.table import Table
 
     from .face.regress import quiet_mediapipe
@@ -212,8 +222,14 @@ def face_model_build(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel processes for landmark extraction.")] = 2,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Build a face model: align every frame's mesh, take per-clip means as identity
-    samples and within-clip deviations as expression samples, PCA both."""
+    """Build a face model from videos and photos.
+
+    Every frame's mesh is aligned; per-clip means are identity samples and
+    within-clip deviations expression samples; both are reduced by PCA, with
+    the head pose's own deformation modelled apart. Example:
+
+        reenact face-model build clips/ photos/ -o my_model.npz
+    """
     from .face.build import BuildConfig
     from .tasks.console import console
     from .tasks.face_model import run_build

@@ -296,7 +296,7 @@ def _mirror_lookup(
 
 #: The off-face extension is smooth by construction, so it is computed on a
 #: grid this many times coarser than the crop and upsampled.
-EXTENSION_STEP = 2
+EXTENSION_STEP = 4
 
 
 def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, config: GeometricFlowConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -310,6 +310,8 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     rows, cols = raster.rows, raster.cols
     if len(rows) == 0:
         return np.zeros((size, size, 2), dtype=np.float32), np.zeros((size, size), dtype=bool)
+    # Off the face the proxy surface curves back to ear depth (the face oval's
+    # ear-level extremes), where a turning head's sides and hair are.
     pivot_z = float(0.5 * (drv[234, 2] + drv[454, 2]))
     flat = raster.flat
     stack = np.zeros((size * size, 3), dtype=np.float32)
