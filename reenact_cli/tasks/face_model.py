@@ -28,7 +28,8 @@ def run_build(inputs: list[Path], output: Path, config: BuildConfig, overwrite: 
     model.save(output, overwrite=overwrite)
     console.print(
         f"face model: {model.num_id} identity and {model.num_exp} expression components from "
-        f"{model.provenance['identities']} faces ({model.provenance['frames']} frames); fingerprint {model.fingerprint}"
+        f"{model.provenance['identities']} faces ({model.provenance['frames']} frames); fingerprint {model.fingerprint}",
+        soft_wrap=True,
     )
     return model
 
