@@ -370,11 +370,8 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
         out_flat = out.reshape(-1, 2)
         out_flat[ring] = nearest + b * (out_flat[ring] - nearest)
     out.reshape(-1, 2)[flat] = face_disp
-    # Moving: displacement above 1/32 pixel (below it OpenCV's remap reads the
-    # pixel itself), found on the coarse grid and dilated to cover upsampling.
-    still = 1.0 / 32.0
-    moving = (np.abs(coarse_disp) > still).any(axis=2).astype(np.uint8)
-    moving = cv2.dilate(cv2.resize(moving, (size, size), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
-    moving = moving.astype(bool)
-    moving.reshape(-1)[flat] = (np.abs(face_disp) > still).any(axis=1)
+    # Moving: displacement of 1/64 pixel or more. OpenCV's remap rounds
+    # positions to 1/32 pixel, so below half of that it reads the pixel itself
+    # and the pixel is passed through unchanged.
+    moving = (np.abs(out) >= 1.0 / 64.0).any(axis=2)
     return out, moving

@@ -145,9 +145,9 @@ def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.nd
     [0, 1]. Zero wherever nothing moves, so still pixels pass through exactly."""
     if not moving.any():
         return np.zeros_like(warped_alpha)
-    near_motion = cv2.dilate(moving.astype(np.uint8), np.ones((HALO, HALO), np.uint8)).astype(np.float32)
-    r = np.clip(2.0 * (person_halo - warped_alpha), 0.0, 1.0) * near_motion
-    return cv2.GaussianBlur(r, (3, 3), 0) * near_motion
+    m = moving.astype(np.float32)
+    r = np.clip(2.0 * (person_halo - warped_alpha), 0.0, 1.0) * m
+    return cv2.GaussianBlur(r, (3, 3), 0) * m
 
 
 def _remap(img: np.ndarray, source_xy: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
