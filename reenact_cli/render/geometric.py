@@ -255,45 +255,56 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     return Rendered(image, alpha, revealed, mouth_rgb, mouth_alpha, unseen)
 
 
+#: Rows of the frame composited at a time by :func:`paste_back` (bounds memory).
+PASTE_STRIP_ROWS = 256
+
+
 def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flow: FlowField, rendered: Rendered) -> np.ndarray:
     """The reenacted full frame, rendered at the frame's own resolution.
 
-    The crop-resolution flow and layers are resampled onto the crop's box in the
-    frame, and the *original* frame pixels are warped, so the face keeps the
-    photo's sharpness. The flow fades to zero at the crop border, so the seam
-    is invisible; outside the box the frame is untouched.
+    The crop-resolution flow and layers are resampled onto the frame, and the
+    *original* frame pixels are warped, so the face keeps the photo's
+    sharpness. Only the frame box of the pixels that move (or are painted) is
+    touched, in strips of :data:`PASTE_STRIP_ROWS` rows so memory stays
+    bounded; the flow fades to zero at the crop border, so there is no seam.
     """
-    x0, y0, x1, y1 = crop.frame_box()
     out = frame.copy()
-    if x1 <= x0 or y1 <= y0 or not flow.moving.any() and not rendered.mouth_alpha.any():
+    active = _active_box(flow.moving | (rendered.mouth_alpha > 0), margin=2)
+    if active is None:
         return out
-    # Frame pixel centres of the box -> crop coordinates (OpenCV convention).
-    xs = np.arange(x0, x1, dtype=np.float32) + 0.5
-    ys = np.arange(y0, y1, dtype=np.float32) + 0.5
-    gx, gy = np.meshgrid(xs, ys)
-    f2c = crop.frame_to_crop
-    cx = (gx * f2c[0, 0] + f2c[0, 2]).astype(np.float32)
-    cy = (gy * f2c[1, 1] + f2c[1, 2]).astype(np.float32)
-
-    def up(img: np.ndarray) -> np.ndarray:
-        return cv2.remap(img, cx - 0.5, cy - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-    src_crop = up(flow.source_xy)
+    # The active crop box, in frame pixels, clipped to the crop's frame box.
     c2f = crop.crop_to_frame
-    src_frame = np.empty_like(src_crop)
-    src_frame[:, :, 0] = src_crop[:, :, 0] * c2f[0, 0] + c2f[0, 2]
-    src_frame[:, :, 1] = src_crop[:, :, 1] * c2f[1, 1] + c2f[1, 2]
-    canvas = np.ascontiguousarray(frame[y0:y1, x0:x1])
-    src_frame -= np.array([x0, y0], dtype=np.float32)
-    warped = _remap(canvas, src_frame)
-    out[y0:y1, x0:x1] = composite(
-        canvas,
-        warped,
-        up(rendered.alpha),
-        up(rendered.revealed),
-        up(layers.background8),
-        up(rendered.mouth_rgb),
-        up(rendered.mouth_alpha),
-    )
-    return out
+    fx0, fy0, fx1, fy1 = crop.frame_box()
+    x0 = max(fx0, int(np.floor(active[1].start * c2f[0, 0] + c2f[0, 2])))
+    x1 = min(fx1, int(np.ceil(active[1].stop * c2f[0, 0] + c2f[0, 2])))
+    y0 = max(fy0, int(np.floor(active[0].start * c2f[1, 1] + c2f[1, 2])))
+    y1 = min(fy1, int(np.ceil(active[0].stop * c2f[1, 1] + c2f[1, 2])))
+    if x1 <= x0 or y1 <= y0:
+        return out
+    # Warped pixels are read from the whole crop box of the original frame.
+    canvas = np.ascontiguousarray(frame[fy0:fy1, fx0:fx1])
+    f2c = crop.frame_to_crop
+    cx_row = (np.arange(x0, x1, dtype=np.float32) + 0.5) * f2c[0, 0] + f2c[0, 2]
+    for top in range(y0, y1, PASTE_STRIP_ROWS):
+        bottom = min(y1, top + PASTE_STRIP_ROWS)
+        cy_col = (np.arange(top, bottom, dtype=np.float32) + 0.5) * f2c[1, 1] + f2c[1, 2]
+        cx = np.ascontiguousarray(np.broadcast_to(cx_row[None, :] - 0.5, (bottom - top, x1 - x0)), dtype=np.float32)
+        cy = np.ascontiguousarray(np.broadcast_to(cy_col[:, None] - 0.5, (bottom - top, x1 - x0)), dtype=np.float32)
 
+        def up(img: np.ndarray) -> np.ndarray:
+            return cv2.remap(img, cx, cy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+        src = up(flow.source_xy)
+        src[:, :, 0] = src[:, :, 0] * c2f[0, 0] + (c2f[0, 2] - fx0)
+        src[:, :, 1] = src[:, :, 1] * c2f[1, 1] + (c2f[1, 2] - fy0)
+        here = canvas[top - fy0 : bottom - fy0, x0 - fx0 : x1 - fx0]
+        out[top:bottom, x0:x1] = composite(
+            np.ascontiguousarray(here),
+            _remap(canvas, src),
+            up(rendered.alpha),
+            up(rendered.revealed),
+            up(layers.background8),
+            up(rendered.mouth_rgb),
+            up(rendered.mouth_alpha),
+        )
+    return out
