@@ -309,3 +309,22 @@ def test_load_rejects_wrong_shapes_and_bad_provenance(tmp_path):
         FaceModel.load(tmp_path / "json.npz")
     np.savez(tmp_path / "good.npz", **arrays)
     assert FaceModel.load(tmp_path / "good.npz").fingerprint == model.fingerprint
+
+
+def test_relative_motion_applies_the_drivers_change(hopper_source):
+    from reenact_cli.face.model import Take, load_face_model
+    from reenact_cli.face.pose import Pose, euler_to_rotation
+
+    model = load_face_model()
+    src = hopper_source.fit
+    ref = replace(src, pose=Pose(src.pose.scale, euler_to_rotation(-20.0, 0.0, 0.0), src.pose.translation))
+    turned = replace(ref, pose=Pose(src.pose.scale, euler_to_rotation(-5.0, 0.0, 0.0), src.pose.translation))
+    # The driver turned +15 degrees since its reference: the source turns +15 from its own yaw.
+    mesh = model.compose(src, turned, Take(relative=True), driver_reference=ref)
+    yaw = model.fit(mesh).pose.euler()[0]
+    assert abs(yaw - (src.pose.euler()[0] + 15.0)) < 0.5
+    # No change since the reference: the source comes back unchanged.
+    same = model.compose(src, ref, Take(relative=True), driver_reference=ref)
+    np.testing.assert_allclose(same, model.source_mesh(src), atol=1e-3)
+    with pytest.raises(ValueError):
+        model.compose(src, turned, Take(relative=True))

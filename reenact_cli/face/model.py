@@ -69,12 +69,16 @@ class Take:
     """What a composition takes from the driver, and how much (``alpha`` in [0, 1]).
 
     ``alpha`` blends the source's rotation and expression towards the driver's
-    (slerp / lerp); 1 is full reenactment.
+    (slerp / lerp); 1 is full reenactment. ``relative`` (needs a driver
+    reference frame) takes the driver's *change* since that frame, applied on
+    top of the source's own rotation and expression, instead of the driver's
+    absolute rotation and expression (the paper's mode).
     """
 
     pose: bool = True
     expression: bool = True
     alpha: float = 1.0
+    relative: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,10 +218,19 @@ class FaceModel:
         is; with ``driver_reference`` (a video driver's reference frame) scale
         and pivot follow the driver's change since that frame:
         ``s = s_src * s_d / s_d0`` and ``P = P_src + (P_d - P_d0) * s_src / s_d0``.
+        In ``take.relative`` mode the target rotation is ``R_d R_d0^T R_src`` and
+        the target expression ``c_src + (c_d - c_d0)``.
         """
         a = float(np.clip(take.alpha, 0.0, 1.0))
-        c_exp = source.c_exp + a * (driver.c_exp - source.c_exp) if take.expression else source.c_exp
-        rotation = slerp_rotation(source.pose.rotation, driver.pose.rotation, a) if take.pose else source.pose.rotation
+        target_rotation, target_exp = driver.pose.rotation, driver.c_exp
+        if take.relative:
+            if driver_reference is None:
+                raise ValueError("relative motion needs a driver reference frame")
+            ref_r = driver_reference.pose.rotation
+            target_rotation = driver.pose.rotation @ ref_r.T @ source.pose.rotation
+            target_exp = source.c_exp + (driver.c_exp - driver_reference.c_exp)
+        c_exp = source.c_exp + a * (target_exp - source.c_exp) if take.expression else source.c_exp
+        rotation = slerp_rotation(source.pose.rotation, target_rotation, a) if take.pose else source.pose.rotation
         shape = self.shape(source.c_id, c_exp) + source.residual + self.pose_deformation(rotation)
         pivot = self.head_pivot
         scale = source.pose.scale
