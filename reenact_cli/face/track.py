@@ -1,0 +1,98 @@
+"""Tracking a driver through a video: frames in, steady per-frame fits out.
+
+Each frame's face is found with MediaPipe in tracking mode, cropped, regressed
+on the crop, mapped back to *frame* pixels (so head translation and scale are
+measured against the fixed frame, not a crop that follows the face) and
+fitted. Fits are smoothed over time (:mod:`.temporal`). Frames without a face
+are filled from their neighbours: a gap takes the last good fit; frames before
+the first face take the first good fit. Nothing but fits is held, so memory
+does not depend on the gap's length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import NoFaceError
+from .model import FaceFit, FaceModel
+from .regress import MeshRegressor
+from .temporal import FitSmoother, SmoothingConfig
+
+
+@dataclass
+class TrackStats:
+    """Counts over a tracked video: frames seen and those without a face."""
+
+    frames: int = 0
+    missing: int = 0
+    missing_frames: list[int] = field(default_factory=list)
+
+
+class DriverTracker:
+    """Turns a stream of driver frames into one fit per frame.
+
+    Call it with each frame in order; it returns the fits that are ready (none
+    while waiting for the first face, several when a leading gap is flushed),
+    in frame order. :meth:`finish` returns what is still pending at the end.
+
+    Args:
+        model: the face model.
+        fps: the driver's frame rate (for smoothing).
+        size: working crop side.
+        smoothing: One-Euro settings (``enabled=False`` for raw fits).
+        face_index: which face when several are visible.
+    """
+
+    def __init__(
+        self,
+        model: FaceModel,
+        fps: float,
+        size: int = 256,
+        smoothing: SmoothingConfig = SmoothingConfig(),
+        face_index: int = 0,
+    ) -> None:
+        self.model = model
+        self.size = size
+        self.face_index = face_index
+        self.stats = TrackStats()
+        self._regressor = MeshRegressor(static=False, max_faces=max(1, face_index + 1))
+        self._smoother = FitSmoother(fps, model.sigma_exp, smoothing)
+        self._last: FaceFit | None = None
+        self._pending = 0  # frames before the first face
+
+    def close(self) -> None:
+        self._regressor.close()
+
+    def fit_frame(self, frame: np.ndarray) -> FaceFit | None:
+        """The raw fit of one frame in frame pixels, or None without a face."""
+        try:
+            face = self._regressor.face_crop(frame, self.size, self.face_index)
+        except NoFaceError:
+            return None
+        h, w = frame.shape[:2]
+        in_frame = face.mesh.transformed(face.crop.crop_to_frame, (w, h))
+        return self.model.fit(in_frame.vertices)
+
+    def __call__(self, frame: np.ndarray) -> list[FaceFit]:
+        index = self.stats.frames
+        self.stats.frames += 1
+        fit = self.fit_frame(frame)
+        if fit is None:
+            self.stats.missing += 1
+            self.stats.missing_frames.append(index)
+            if self._last is None:
+                self._pending += 1
+                return []
+            return [self._last]
+        fit = self._smoother(fit)
+        out = [fit] * (self._pending + 1)
+        self._pending = 0
+        self._last = fit
+        return out
+
+    def finish(self) -> int:
+        """Frames still waiting for a face at the end (the driver never showed
+        one); the caller decides what to emit for them."""
+        pending, self._pending = self._pending, 0
+        return pending
