@@ -118,27 +118,50 @@ def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
 @cli_errors
 def drive(
     source: Annotated[Path, typer.Argument(help="Photo to animate (any common image format).")],
-    driver: Annotated[Path, typer.Argument(help="Photo whose head pose and expression to copy.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image (.png/.jpg). Default: SOURCE_by_DRIVER.png here, never replacing a file.")] = None,
+    driver: Annotated[Path, typer.Argument(help="Photo, video (mp4, mov, avi, webm, gif, mkv) or folder of frames whose head pose and expression to copy.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image (.png/.jpg) for a photo driver; video (.mp4/.mov/.mkv) or, with --frames, a folder for a video driver. Default: SOURCE_by_DRIVER.png / .mp4 here, never replacing a file.")] = None,
     size: SizeOpt = 256,
     device: DeviceOpt = "auto",
     face_model: FaceModelOpt = None,
     face: FaceOpt = 0,
     no_paste_back: Annotated[bool, typer.Option("--no-paste-back", help="Write the square face crop instead of the full source photo.")] = False,
-    save_stages: Annotated[Optional[Path], typer.Option("--save-stages", help="Folder for one file per stage: crops, meshes (.obj), wireframes, flow, masks, fits.json.")] = None,
+    save_stages: Annotated[Optional[Path], typer.Option("--save-stages", help="Folder for one file per stage: crops, meshes (.obj), wireframes, flow, masks, fits.json (photo drivers).")] = None,
+    motion: Annotated[str, typer.Option("--motion", help="Video drivers: 'absolute' takes the driver's head rotation and expression (the paper); 'relative' adds the driver's change since the reference frame to the source's own pose and expression (for drivers not framed like the source).")] = "absolute",
+    reference: Annotated[int, typer.Option("--reference", min=0, help="Video drivers: the frame motion is measured from.")] = 0,
+    frames: Annotated[bool, typer.Option("--frames", help="Video drivers: write a folder of PNG frames instead of a video.")] = False,
+    fps: Annotated[Optional[float], typer.Option("--fps", min=0.1, help="Frame rate of a folder-of-frames driver (default 25; videos keep their own).")] = None,
+    smooth: Annotated[bool, typer.Option("--smooth/--no-smooth", help="Video drivers: steady the driver's pose and expression over time (One-Euro filter).")] = True,
+    smooth_cutoff: Annotated[float, typer.Option("--smooth-cutoff", min=0.01, help="Smoothing cut-off at rest, Hz: lower is steadier but lags more.")] = 1.5,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Reenact SOURCE with the pose and expression of DRIVER.
+    """Reenact SOURCE with the pose and expression of DRIVER (a photo, a video or a folder of frames).
 
     The source keeps its identity and background; the driver's identity is not
-    used (its mesh is rebuilt with the source's face shape). Example:
+    used (its mesh is rebuilt with the source's face shape). A video driver
+    gives a video with the driver's frame rate and audio. Examples:
 
         reenact drive me.jpg actor.jpg -o me_as_actor.png --save-stages stages/
+
+        reenact drive me.jpg talk.mp4 -o me_talking.mp4
     """
     from .tasks.console import console
-    from .tasks.drive import DriveOptions, run_drive
 
     config = _config(size, device, face_model, face)
+    from .tasks.drive_video import is_sequence_driver
+
+    if is_sequence_driver(driver):
+        from .face.temporal import SmoothingConfig
+        from .tasks.drive_video import VideoDriveOptions, run_drive_video
+
+        opts = VideoDriveOptions(
+            source, driver, output, not no_paste_back, overwrite, motion, reference, frames, fps,
+            SmoothingConfig(min_cutoff=smooth_cutoff, enabled=smooth),
+        )
+        summary = run_drive_video(opts, config)
+        console.print(summary.line(), markup=False, soft_wrap=True)
+        return
+    from .tasks.drive import DriveOptions, run_drive
+
     out = run_drive(DriveOptions(source, driver, output, not no_paste_back, save_stages, overwrite), config)
     console.print(f"wrote {out}", markup=False, soft_wrap=True)
     if save_stages is not None:
