@@ -203,6 +203,11 @@ class MeshRegressor:
         mesh = self.refine_on_crop(crop_image, frame_mesh, crop)
         return FaceCrop(frame_mesh, crop, crop_image, mesh)
 
+    def detect_in_crop(self, crop_image: np.ndarray) -> Mesh | None:
+        """The face in a crop (crop pixels), using the crop graph; None if none."""
+        found = self._detect(self._crop_mesh, crop_image)
+        return found[0] if found else None
+
     def refine_on_crop(self, crop_image: np.ndarray, frame_mesh: Mesh, crop: CropTransform) -> Mesh:
         """Regress again on the crop (landmarks at the working size); if that finds
         nothing, fall back to the frame mesh mapped into the crop."""

@@ -1,7 +1,9 @@
 """Tracking a driver through a video: frames in, steady per-frame fits out.
 
 Each frame's face is found with MediaPipe in tracking mode, cropped, regressed
-on the crop, mapped back to *frame* pixels (so head translation and scale are
+on the crop (while the face stays well inside the previous frame's crop, only
+the crop is regressed: one MediaPipe call per frame instead of two), mapped
+back to *frame* pixels (so head translation and scale are
 measured against the fixed frame, not a crop that follows the face) and
 fitted. Fits are smoothed over time (:mod:`.temporal`). Frames without a face
 are filled from their neighbours: a gap takes the last good fit; frames before
@@ -15,9 +17,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import NoFaceError
+from .crop import CropTransform, crop_for_mesh, extract_crop
+from .mesh import Mesh
 from .model import FaceFit, FaceModel
 from .regress import MeshRegressor
 from .temporal import FitSmoother, SmoothingConfig
+
+
+#: A face closer than this (fraction of the crop) to the crop's edge is looked
+#: for in the whole frame again.
+FOLLOW_MARGIN = 0.08
 
 
 @dataclass
@@ -60,19 +69,38 @@ class DriverTracker:
         self._smoother = FitSmoother(fps, model.sigma_exp, smoothing)
         self._last: FaceFit | None = None
         self._pending = 0  # frames before the first face
+        self._crop: CropTransform | None = None  # where the face was last
 
     def close(self) -> None:
         self._regressor.close()
 
     def fit_frame(self, frame: np.ndarray) -> FaceFit | None:
         """The raw fit of one frame in frame pixels, or None without a face."""
-        try:
-            face = self._regressor.face_crop(frame, self.size, self.face_index)
-        except NoFaceError:
+        h, w = frame.shape[:2]
+        in_frame = self._follow(frame) if self._crop is not None else None
+        if in_frame is None:
+            try:
+                face = self._regressor.face_crop(frame, self.size, self.face_index)
+            except NoFaceError:
+                self._crop = None
+                return None
+            in_frame = face.mesh.transformed(face.crop.crop_to_frame, (w, h))
+        self._crop = crop_for_mesh(in_frame, self.size)
+        return self.model.fit(in_frame.vertices)
+
+    def _follow(self, frame: np.ndarray) -> Mesh | None:
+        """Regress only in last frame's crop; None if the face left it (or its
+        edge band), so the caller looks in the whole frame again."""
+        assert self._crop is not None
+        mesh = self._regressor.detect_in_crop(extract_crop(frame, self._crop))
+        if mesh is None:
+            return None
+        xy = mesh.vertices[:, :2]
+        margin = FOLLOW_MARGIN * self.size
+        if xy.min() < margin or xy.max() > self.size - margin:
             return None
         h, w = frame.shape[:2]
-        in_frame = face.mesh.transformed(face.crop.crop_to_frame, (w, h))
-        return self.model.fit(in_frame.vertices)
+        return mesh.transformed(self._crop.crop_to_frame, (w, h))
 
     def __call__(self, frame: np.ndarray) -> list[FaceFit]:
         index = self.stats.frames
