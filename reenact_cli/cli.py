@@ -7,6 +7,7 @@ memory or a bug, 130 interrupted); never a traceback unless REENACT_DEBUG=1.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -203,6 +204,8 @@ def bench(
     size: SizeOpt = 256,
     face_model: FaceModelOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    video: Annotated[Optional[Path], typer.Option("--video", help="Instead: drive the source with this video end to end (decode, drive, encode the crop) and print frames per second and peak memory.")] = None,
+    loops: Annotated[int, typer.Option("--loops", min=1, help="With --video: play it this many times (memory must not grow with length).")] = 1,
 ) -> None:
     """Time each stage of the geometric generator on the CPU, in milliseconds.
 
@@ -215,10 +218,14 @@ def bench(
     from rich.table import Table
 
     from .face.regress import quiet_mediapipe
-    from .tasks.bench import STAGES, run_bench
+    from .tasks.bench import STAGES, run_bench, run_video_bench
     from .tasks.console import console
 
     quiet_mediapipe()
+    if video is not None:
+        vres = run_video_bench(source, video, _config(size, "cpu", face_model), loops)
+        typer.echo(json.dumps(vres.__dict__ | {"fps": vres.fps}) if json_out else vres.line())
+        return
     res = run_bench(source, driver, _config(size, "cpu", face_model), runs, warmup)
     if json_out:
         typer.echo(res.as_json())

@@ -93,3 +93,13 @@ def test_driver_without_any_face(tmp_path, hopper_path):
     res = CliRunner().invoke(app, ["drive", str(hopper_path), str(folder), "-o", str(out)])
     assert res.exit_code == 3 and "no face in any frame" in res.output
     assert not out.exists()
+
+
+def test_video_bench_reports_fps_and_memory(short_clip):
+    import json
+
+    res = CliRunner().invoke(app, ["bench", "--video", str(short_clip), "--loops", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout[res.stdout.index("{") :])
+    assert data["frames"] == 2 * FRAMES
+    assert data["fps"] > 0 and data["peak_rss_mb"] > 0

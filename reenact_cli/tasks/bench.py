@@ -79,3 +79,44 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
     med = {k: float(np.median(v)) for k, v in samples.items()}
     p90 = {k: float(np.percentile(v, 90)) for k, v in samples.items()}
     return BenchResult(size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads())
+
+
+@dataclass(frozen=True)
+class VideoBenchResult:
+    """End-to-end video throughput and the process's peak memory."""
+
+    frames: int
+    seconds: float
+    peak_rss_mb: float
+    video_seconds: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+    def line(self) -> str:
+        return (
+            f"{self.frames} frames ({self.video_seconds:.1f} s of video): {self.fps:.1f} frames/s end to end "
+            f"(decode -> drive at the working size -> H.264), peak memory {self.peak_rss_mb:.0f} MB"
+        )
+
+
+def run_video_bench(source: Path | None, driver: Path, config: PipelineConfig, loops: int) -> VideoBenchResult:
+    """Drive the source with ``driver`` (played ``loops`` times), writing the
+    face crop as H.264 to a temporary file; report frames per second and the
+    peak resident memory of this process."""
+    import resource
+    import tempfile
+
+    from ..media.image_io import write_image
+    from .drive_video import VideoDriveOptions, run_drive_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = source
+        if src is None:
+            src = Path(tmp) / "portrait.png"
+            write_image(src, read_image(demo_portrait()))
+        opts = VideoDriveOptions(src, driver, Path(tmp) / "bench.mp4", paste_back=False, loops=loops)
+        summary = run_drive_video(opts, config)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return VideoBenchResult(summary.frames, summary.seconds, peak, summary.frames / summary.fps)

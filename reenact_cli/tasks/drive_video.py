@@ -2,6 +2,7 @@
 a folder of frames, streaming (decode | reenact | encode), audio kept."""
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ class VideoDriveOptions:
         frames: write a folder of PNG frames instead of a video.
         fps: frame rate for a folder-of-frames driver (videos keep their own).
         smoothing: One-Euro settings for the driver's pose and expression.
+        loops: play the driver this many times over (benchmarks of long runs).
     """
 
     source: Path
@@ -47,6 +49,7 @@ class VideoDriveOptions:
     frames: bool = False
     fps: float | None = None
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    loops: int = 1
 
 
 @dataclass(frozen=True)
@@ -138,13 +141,14 @@ def run_drive_video(opts: VideoDriveOptions, config: PipelineConfig) -> VideoDri
     start = time.perf_counter()
     try:
         with writer, progress() as bar:
-            task = bar.add_task("reenacting", total=stream.frame_count or None)
+            task = bar.add_task("reenacting", total=(stream.frame_count * opts.loops) or None)
 
             def sink(frames: list[np.ndarray]) -> None:
                 for f in frames:
                     writer.write(f)
 
-            run_pipeline(iter(stream), process, sink, on_progress=lambda n: bar.update(task, completed=n))
+            frames = itertools.chain.from_iterable(itertools.repeat(stream, max(1, opts.loops)))
+            run_pipeline(frames, process, sink, on_progress=lambda n: bar.update(task, completed=n))
             pending = tracker.finish()
             if pending:
                 if tracker.stats.frames == pending:
