@@ -118,7 +118,7 @@ def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
 @app.command()
 @cli_errors
 def drive(
-    source: Annotated[Path, typer.Argument(help="Photo to animate (any common image format).")],
+    sources: Annotated[list[Path], typer.Argument(help="Photo(s) to animate: files, folders of photos, or quoted globs ('team/*.jpg').", show_default=False)],
     driver: Annotated[Path, typer.Argument(help="Photo, video (mp4, mov, avi, webm, gif, mkv) or folder of frames whose head pose and expression to copy.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image (.png/.jpg) for a photo driver; video (.mp4/.mov/.mkv) or, with --frames, a folder for a video driver. Default: SOURCE_by_DRIVER.png / .mp4 here, never replacing a file.")] = None,
     size: SizeOpt = 256,
@@ -133,9 +133,11 @@ def drive(
     fps: Annotated[Optional[float], typer.Option("--fps", min=0.1, help="Frame rate of a folder-of-frames driver (default 25; videos keep their own).")] = None,
     smooth: Annotated[bool, typer.Option("--smooth/--no-smooth", help="Video drivers: steady the driver's pose and expression over time (One-Euro filter).")] = True,
     smooth_cutoff: Annotated[float, typer.Option("--smooth-cutoff", min=0.01, help="Smoothing cut-off at rest, Hz: lower is steadier but lags more.")] = 1.5,
+    grid: Annotated[bool, typer.Option("--grid", help="One picture (or video): the driver on top, one row per source, source | result (the paper's Fig. 14 layout).")] = False,
+    side_by_side: Annotated[bool, typer.Option("--side-by-side", help="Write source | driver | result for quick inspection.")] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Reenact SOURCE with the pose and expression of DRIVER (a photo, a video or a folder of frames).
+    """Reenact SOURCE(S) with the pose and expression of DRIVER (a photo, a video or a folder of frames).
 
     The source keeps its identity and background; the driver's identity is not
     used (its mesh is rebuilt with the source's face shape). A video driver
@@ -144,23 +146,38 @@ def drive(
         reenact drive me.jpg actor.jpg -o me_as_actor.png --save-stages stages/
 
         reenact drive me.jpg talk.mp4 -o me_talking.mp4
+
+        reenact drive team/ boss.jpg --grid -o team_grid.png
     """
+    from .tasks.batch import expand_sources
     from .tasks.console import console
 
     config = _config(size, device, face_model, face)
     from .tasks.drive_video import is_sequence_driver
 
+    paths = expand_sources(sources)
     if is_sequence_driver(driver):
         from .face.temporal import SmoothingConfig
         from .tasks.drive_video import VideoDriveOptions, run_drive_video
 
         opts = VideoDriveOptions(
-            source, driver, output, not no_paste_back, overwrite, motion, reference, frames, fps,
+            paths[0], driver, output, not no_paste_back, overwrite, motion, reference, frames, fps,
             SmoothingConfig(min_cutoff=smooth_cutoff, enabled=smooth),
+            more_sources=tuple(paths[1:]), grid=grid, side_by_side=side_by_side,
         )
         summary = run_drive_video(opts, config)
         console.print(summary.line(), markup=False, soft_wrap=True)
         return
+    if len(paths) > 1 or grid or side_by_side:
+        from .tasks.drive import run_drive_batch
+
+        batch = run_drive_batch(paths, driver, output, config, grid, side_by_side, not no_paste_back, overwrite)
+        for out in batch.outputs:
+            console.print(f"wrote {out}", markup=False, soft_wrap=True)
+        if batch.skipped:
+            console.print(f"{len(batch.skipped)} source(s) skipped (no face)", markup=False)
+        return
+    source = paths[0]
     from .tasks.drive import DriveOptions, run_drive
 
     out = run_drive(DriveOptions(source, driver, output, not no_paste_back, save_stages, overwrite), config)

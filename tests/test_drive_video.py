@@ -103,3 +103,14 @@ def test_video_bench_reports_fps_and_memory(short_clip):
     data = json.loads(res.stdout[res.stdout.index("{") :])
     assert data["frames"] == 2 * FRAMES
     assert data["fps"] > 0 and data["peak_rss_mb"] > 0
+
+
+def test_grid_video_for_two_sources(tmp_path, hopper_path, hopper, short_clip):
+    second = tmp_path / "second.png"
+    write_image(second, np.ascontiguousarray(hopper[:, ::-1]))
+    out = tmp_path / "grid.mp4"
+    res = CliRunner().invoke(app, ["drive", str(hopper_path), str(second), str(short_clip), "--grid", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    probe = probe_video(out)
+    assert probe.frame_count == FRAMES and probe.has_audio
+    assert probe.size[1] > 3 * 256  # driver row + two source rows

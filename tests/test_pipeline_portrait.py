@@ -98,3 +98,26 @@ def test_bench_command_prints_every_stage(tmp_path):
     data = json.loads(res.stdout[res.stdout.index("{") :])
     assert set(data["median_ms"]) == {"mesh_regression", "fit_compose", "flow", "render", "total"}
     assert all(v > 0 for v in data["median_ms"].values())
+
+
+def test_several_sources_grid_and_side_by_side(tmp_path, hopper):
+    team = tmp_path / "team"
+    team.mkdir()
+    write_image(team / "a.png", hopper)
+    write_image(team / "b.png", np.ascontiguousarray(hopper[:, ::-1]))
+    write_image(team / "c.png", np.full((200, 200, 3), 128, np.uint8))  # no face: skipped
+    driver = tmp_path / "driver.png"
+    write_image(driver, np.ascontiguousarray(hopper[:, ::-1]))
+    runner = CliRunner()
+    res = runner.invoke(app, ["drive", str(team), str(driver), "-o", str(tmp_path / "outs")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "outs").iterdir()) == ["a_by_driver.png", "b_by_driver.png"]
+    assert "skipped" in res.output
+    res = runner.invoke(app, ["drive", str(team / "a.png"), str(team / "b.png"), str(driver), "--grid", "-o", str(tmp_path / "g.png")])
+    assert res.exit_code == 0, res.output
+    g = read_image(tmp_path / "g.png")
+    assert g.shape[0] > 3 * 256 and 2 * 256 <= g.shape[1] < 3 * 256  # driver row + 2 source rows, 2 columns
+    res = runner.invoke(app, ["drive", str(tmp_path / "team" / "*.png"), str(driver), "--side-by-side", "-o", str(tmp_path / "sbs")])
+    assert res.exit_code == 0, res.output
+    sbs = read_image(tmp_path / "sbs" / "a_by_driver.png")
+    assert sbs.shape == (256, 3 * 256 + 8, 3)

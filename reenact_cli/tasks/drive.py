@@ -12,7 +12,8 @@ from ..face.regress import quiet_mediapipe
 from ..media.atomic import check_output
 from ..media.image_io import check_image_output, read_image, write_image
 from ..pipeline import DriveResult, PipelineConfig, Reenactor, SourceFace, DriverFace
-from .console import console, free_name
+from ..errors import InputError
+from .console import console, free_name, progress
 
 
 @dataclass(frozen=True)
@@ -145,3 +146,76 @@ def fit_summary(fit) -> dict:
         "c_exp": [round(float(v), 5) for v in fit.c_exp],
         "residual_rms": round(float(np.sqrt((fit.residual**2).sum(axis=1).mean())), 6),
     }
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """Outputs written and sources skipped (no face) by a batch run."""
+
+    outputs: list[Path]
+    skipped: list[str]
+
+
+def run_drive_batch(
+    sources: list[Path],
+    driver: Path,
+    output: Path | None,
+    config: PipelineConfig,
+    grid: bool = False,
+    side_by_side: bool = False,
+    paste_back: bool = True,
+    overwrite: bool = False,
+) -> BatchSummary:
+    """Several sources (or a grid / side-by-side picture) with one photo driver.
+
+    A source without a face is reported and skipped; the others go on.
+    """
+    from ..errors import NoFaceError
+    from .batch import fit_tile, grid_image
+    from .batch import side_by_side as sbs
+
+    if grid:
+        targets = [output if output is not None else free_name(Path(f"grid_by_{driver.stem}.png"))]
+    elif len(sources) == 1:
+        targets = [output if output is not None else default_output(sources[0], driver)]
+    else:
+        folder = output if output is not None else Path(".")
+        if folder.exists() and not folder.is_dir():
+            raise InputError("several sources need a folder for their outputs, this is a file", folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        targets = [folder / f"{s.stem}_by_{driver.stem}.png" for s in sources]
+    for t in targets:
+        check_image_output(t, overwrite)
+    drv_img = read_image(driver)
+    quiet_mediapipe()
+    r = Reenactor(config)
+    drv = r.driver(drv_img, str(driver))
+    driver_tile = fit_tile(drv.face.image, config.size)
+    tiles, results, written, skipped = [], [], [], []
+    paste = paste_back and not (grid or side_by_side)
+    with progress() as bar:
+        task = bar.add_task("reenacting", total=len(sources))
+        for i, path in enumerate(sources):
+            try:
+                src = r.source(read_image(path), str(path))
+            except NoFaceError as exc:
+                console.print(f"skipped {path}: {exc}", markup=False, soft_wrap=True)
+                skipped.append(str(path))
+                bar.advance(task)
+                continue
+            res = r.drive(src, drv, paste_back=paste)
+            image = res.frame if paste else res.crop
+            if grid:
+                tiles.append(src.face.image)
+                results.append(image)
+            else:
+                target = targets[0] if len(targets) == 1 else targets[i]
+                write_image(target, sbs(src.face.image, driver_tile, image) if side_by_side else image, overwrite=overwrite)
+                written.append(target)
+            bar.advance(task)
+    if grid and results:
+        write_image(targets[0], grid_image(driver_tile, tiles, results), overwrite=overwrite)
+        written.append(targets[0])
+    if not written:
+        raise NoFaceError("no face in any source photo", sources[0] if len(sources) == 1 else sources[0].parent)
+    return BatchSummary(written, skipped)
