@@ -188,6 +188,94 @@ def drive(
 
 @app.command()
 @cli_errors
+def interpolate(
+    source: Annotated[Path, typer.Argument(help="Photo to animate.")],
+    driver: Annotated[Path, typer.Argument(help="Photo whose pose and/or expression to blend towards.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="A folder (no suffix), a strip image (.png/.jpg), a .gif or an .mp4. Default: SOURCE_to_DRIVER.gif here.")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", min=2, help="How many evenly spaced alphas from 0 to 1 (default 5).")] = None,
+    alphas: Annotated[Optional[str], typer.Option("--alphas", help="Explicit alphas, e.g. 0,0.25,0.5,1 (values outside 0..1 are clipped).")] = None,
+    what: Annotated[str, typer.Option("--what", help="What to blend: pose, expression or both.")] = "both",
+    loop: Annotated[bool, typer.Option("--loop", help="Ping-pong: play forwards then back (for animations).")] = False,
+    fps: Annotated[float, typer.Option("--fps", min=0.1, help="Frames per second of a .gif or .mp4.")] = 12.0,
+    paste_back: Annotated[bool, typer.Option("--paste-back", help="Frames are the whole source photo instead of the face crop.")] = False,
+    size: SizeOpt = 256,
+    face_model: FaceModelOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Blend SOURCE's pose and expression towards DRIVER's, alpha from 0 (the source) to 1.
+
+    Examples:
+
+        reenact interpolate me.jpg actor.jpg --steps 9 --loop -o sweep.gif
+
+        reenact interpolate me.jpg actor.jpg --alphas 0,0.5,1 --what pose -o strip.png
+    """
+    from .tasks.applications import parse_alphas, run_interpolate
+    from .tasks.console import console
+
+    out = run_interpolate(source, driver, output, _config(size, "cpu", face_model), parse_alphas(steps, alphas), what, loop, fps, paste_back, overwrite)
+    console.print(f"wrote {out}", markup=False, soft_wrap=True)
+
+
+@app.command()
+@cli_errors
+def disentangle(
+    source: Annotated[Path, typer.Argument(help="Photo to animate.")],
+    driver: Annotated[Path, typer.Argument(help="Photo to take the pose and/or the expression from.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image. Default: SOURCE_TAKE_by_DRIVER.png here.")] = None,
+    take: Annotated[str, typer.Option("--take", help="pose (the driver's head pose, the source's expression), expression, or both.")] = "both",
+    sheet: Annotated[bool, typer.Option("--sheet", help="One labelled picture: source | driver | pose only | expression only | both.")] = False,
+    no_paste_back: Annotated[bool, typer.Option("--no-paste-back", help="Write the face crop instead of the whole photo.")] = False,
+    size: SizeOpt = 256,
+    face_model: FaceModelOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Take only the driver's head pose, only its expression, or both.
+
+    Example:
+
+        reenact disentangle me.jpg actor.jpg --sheet -o sheet.png
+    """
+    from .tasks.applications import run_disentangle
+    from .tasks.console import console
+
+    out = run_disentangle(source, driver, output, _config(size, "cpu", face_model), take, sheet, not no_paste_back, overwrite)
+    console.print(f"wrote {out}", markup=False, soft_wrap=True)
+
+
+@app.command()
+@cli_errors
+def edit(
+    source: Annotated[Path, typer.Argument(help="Photo to edit.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image. Default: SOURCE_edited.png here.")] = None,
+    yaw: Annotated[float, typer.Option("--yaw", help="Turn the head left/right by this many degrees.")] = 0.0,
+    pitch: Annotated[float, typer.Option("--pitch", help="Tilt the head up/down by this many degrees.")] = 0.0,
+    roll: Annotated[float, typer.Option("--roll", help="Tilt the head sideways by this many degrees.")] = 0.0,
+    expression_scale: Annotated[float, typer.Option("--expression-scale", help="Scale the source's own expression (0 = neutral, 1 = as is).")] = 1.0,
+    expression: Annotated[Optional[list[str]], typer.Option("--expression", help="Named expression NAME=AMOUNT in prior standard deviations: mouth_open, smile, eyes_closed, brows_raised. Repeatable.")] = None,
+    no_paste_back: Annotated[bool, typer.Option("--no-paste-back", help="Write the face crop instead of the whole photo.")] = False,
+    size: SizeOpt = 256,
+    face_model: FaceModelOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Edit one photo with no driver: turn the head, change the expression.
+
+    Example:
+
+        reenact edit me.jpg --yaw 15 --expression smile=2 -o me_smiling.png
+    """
+    from .tasks.applications import parse_expressions, run_edit
+    from .tasks.console import console
+
+    out = run_edit(
+        source, output, _config(size, "cpu", face_model), yaw, pitch, roll, expression_scale,
+        parse_expressions(expression or []), not no_paste_back, overwrite,
+    )
+    console.print(f"wrote {out}", markup=False, soft_wrap=True)
+
+
+@app.command()
+@cli_errors
 def demo(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Contact sheet PNG. Default: reenact_demo.png here, never replacing a file.")] = None,
     source: Annotated[Optional[Path], typer.Option("--source", help="Your own portrait instead of the built-in one.")] = None,

@@ -205,6 +205,7 @@ def geometric_flow(
     raster = rasterize(drv, triangles, (size, size), draw)
     maps = linear_maps(raster.corners, values)
     at_pixels = raster.evaluate(maps[:, :, :5])  # (P, 5): source xy, depth, non-rigid xy
+    _clamp_slivers(raster, maps, values, at_pixels)
     face = raster.mask
 
     # Unseen: triangles hidden (back-facing) or strongly stretched in the source.
@@ -260,6 +261,28 @@ def _incidence(triangles_key: bytes, num_vertices: int):
     rows = tris.reshape(-1)
     cols = np.repeat(np.arange(len(tris)), 3)
     return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, len(tris)))
+
+
+#: A triangle whose source position changes faster than this (source pixels
+#: per output pixel) is a sliver seen edge-on; see :func:`_clamp_slivers`.
+SLIVER_GRADIENT = 8.0
+
+
+def _clamp_slivers(raster: Raster, maps: np.ndarray, values: np.ndarray, at_pixels: np.ndarray) -> None:
+    """Edge pixels are covered when a triangle merely touches them, so their
+    values are extrapolated a little outside the triangle. For a sliver (an
+    edge-on triangle, whose map is steep) that extrapolation flies off: there,
+    interpolate at the nearest point of the triangle instead (in place)."""
+    steep = np.abs(maps[:, :2, :2]).max(axis=(1, 2)) > SLIVER_GRADIENT
+    if not steep.any():
+        return
+    sel = np.flatnonzero(steep[raster.ids])
+    if len(sel) == 0:
+        return
+    sub = Raster(raster.triangle, raster.rows[sel], raster.cols[sel], raster.ids[sel], raster.corners)
+    bary = np.clip(sub.bary, 0.0, 1.0)
+    bary /= np.maximum(bary.sum(axis=1, keepdims=True), 1e-6)
+    at_pixels[sel] = np.einsum("pk,pkc->pc", bary, values[sub.ids][:, :, :5])
 
 
 def vertex_facing(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -364,7 +387,14 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
         box_flat = (rows - r0) * (c1 - c0) + (cols - c0)
         label_to_face = np.zeros(int(labels.max()) + 1, dtype=np.int64)
         label_to_face[labels.reshape(-1)[box_flat]] = np.arange(len(flat))
-        nearest = face_disp[label_to_face[labels[ring_r, ring_c]]]
+        # The face edge's own values are noisy (slivers seen edge-on): use a
+        # locally averaged face displacement as the value to blend from.
+        box_disp = np.zeros((r1 - r0, c1 - c0, 2), dtype=np.float32)
+        box_disp.reshape(-1, 2)[box_flat] = face_disp
+        weight_sum = cv2.GaussianBlur(box_face.astype(np.float32), (0, 0), 1.5)
+        averaged = cv2.GaussianBlur(box_disp, (0, 0), 1.5) / np.maximum(weight_sum, 1e-6)[:, :, None]
+        nearest_pixel = box_flat[label_to_face[labels[ring_r, ring_c]]]
+        nearest = averaged.reshape(-1, 2)[nearest_pixel]
         b = smoothstep(d_box[ring_r, ring_c] / band)[:, None]
         ring = (ring_r + r0) * size + (ring_c + c0)
         out_flat = out.reshape(-1, 2)
