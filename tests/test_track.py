@@ -61,3 +61,18 @@ def test_a_clip_with_no_face_at_all(frames):
     blank = np.full_like(frames[0], 127)
     tracker, fits, pending = _run([blank] * 4, SmoothingConfig())
     assert fits == [] and pending == 4 and tracker.stats.missing == 4
+
+
+def test_analysis_crop_is_steadier_than_the_landmarks(frames):
+    from reenact_cli.face.crop import crop_for_mesh
+
+    tracker = DriverTracker(load_face_model(), fps=25.0)
+    steady, raw = [], []
+    for f in frames:
+        fit = tracker.fit_frame(f)
+        assert fit is not None
+        steady.append(tracker._crop.origin)
+        raw.append(crop_for_mesh(tracker._last_mesh, 256).origin)
+    tracker.close()
+    jitter = lambda xy: float(np.abs(np.diff(np.array(xy), 2, axis=0)).mean())
+    assert jitter(steady) < jitter(raw)

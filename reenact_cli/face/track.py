@@ -2,7 +2,8 @@
 
 Each frame's face is found with MediaPipe in tracking mode, cropped, regressed
 on the crop (while the face stays well inside the previous frame's crop, only
-the crop is regressed: one MediaPipe call per frame instead of two), mapped
+the crop is regressed: one MediaPipe call per frame instead of two; the crop
+box itself is smoothed so it does not jitter), mapped
 back to *frame* pixels (so head translation and scale are
 measured against the fixed frame, not a crop that follows the face) and
 fitted. Fits are smoothed over time (:mod:`.temporal`). Frames without a face
@@ -21,7 +22,7 @@ from .crop import CropTransform, crop_for_mesh, extract_crop
 from .mesh import Mesh
 from .model import FaceFit, FaceModel
 from .regress import MeshRegressor
-from .temporal import FitSmoother, SmoothingConfig
+from .temporal import FitSmoother, OneEuroFilter, SmoothingConfig
 
 
 #: A face closer than this (fraction of the crop) to the crop's edge is looked
@@ -70,6 +71,8 @@ class DriverTracker:
         self._last: FaceFit | None = None
         self._pending = 0  # frames before the first face
         self._crop: CropTransform | None = None  # where the face was last
+        self._last_mesh: Mesh | None = None
+        self._crop_filter = OneEuroFilter(fps, SmoothingConfig(min_cutoff=1.0, beta=0.05), scale=[2.0, 2.0, 2.0])
 
     def close(self) -> None:
         self._regressor.close()
@@ -85,8 +88,17 @@ class DriverTracker:
                 self._crop = None
                 return None
             in_frame = face.mesh.transformed(face.crop.crop_to_frame, (w, h))
-        self._crop = crop_for_mesh(in_frame, self.size)
+        self._last_mesh = in_frame
+        self._crop = self._steady_crop(crop_for_mesh(in_frame, self.size))
         return self.model.fit(in_frame.vertices)
+
+    def _steady_crop(self, crop: CropTransform) -> CropTransform:
+        """The next analysis crop, its centre and size smoothed over time so the
+        box does not jitter with the landmarks."""
+        side = crop.scale * crop.size
+        centre = np.array([crop.origin[0] + side / 2, crop.origin[1] + side / 2, side])
+        cx, cy, side = self._crop_filter(centre)
+        return CropTransform((cx - side / 2, cy - side / 2), side / crop.size, crop.size, crop.frame_size)
 
     def _follow(self, frame: np.ndarray) -> Mesh | None:
         """Regress only in last frame's crop; None if the face left it (or its
