@@ -162,7 +162,7 @@ def test_corrupt_jpeg(here, hopper_path, driver):
 def test_directory_instead_of_file(here, driver):
     (here / "photos").mkdir()
     # A folder of sources is allowed; an empty one is a one-line error.
-    assert_one_line_error(cli("drive", "photos", driver), BAD_INPUT, "photos", "no images")
+    assert_one_line_error(cli("drive", "photos", driver), BAD_INPUT, "photos", "no image files")
     assert_one_line_error(cli("drive", driver, driver, "-o", "photos"), BAD_OUTPUT, "photos", "directory")
     assert_one_line_error(cli("drive", driver, driver, "--face-model", "photos"), BAD_INPUT, "photos", "directory")
 

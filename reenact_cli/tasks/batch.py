@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..media.image_io import IMAGE_SUFFIXES
-from ..media.video import natural_key
+from ..media.video import list_frames, natural_key
 from ..media.visualize import contact_sheet
 
 
@@ -26,10 +25,7 @@ def expand_sources(items: list[Path]) -> list[Path]:
                 raise InputError("pattern matches no file", item)
             found.extend(matches)
         elif item.is_dir():
-            images = sorted((f for f in item.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
-            if not images:
-                raise InputError("folder holds no images", item)
-            found.extend(images)
+            found.extend(list_frames(item))
         else:
             found.append(item)
     return found
