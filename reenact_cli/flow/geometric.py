@@ -51,7 +51,7 @@ class GeometricFlowConfig:
     """
 
     reach_above: float = 0.6
-    reach_below: float = 0.5
+    reach_below: float = 0.25
     border: float = 0.06
     mouth_seen_ratio: float = 0.45
     stretch_unseen: float = 4.0
