@@ -8,7 +8,6 @@ open, both shaded darker towards the corners.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from ..flow.extend import smoothstep
@@ -25,8 +24,8 @@ def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) ->
         lip_rgb: ``(3,)`` float32 mean lip colour of the source in [0, 1].
 
     Returns:
-        ``(rgb (H, W, 3) uint8, alpha (H, W) float32)``; alpha is 0 outside
-        ``mouth`` and feathered by one pixel at its edge.
+        ``(rgb (H, W, 3) uint8, alpha (H, W) float32)``; alpha is 1 inside
+        ``mouth`` and 0 outside.
     """
     h, w = mouth.shape
     rgb = np.zeros((h, w, 3), dtype=np.uint8)
@@ -36,29 +35,32 @@ def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) ->
     rows, cols = np.nonzero(mouth)
     opening = float(rows.max() - rows.min() + 1)
     width = float(cols.max() - cols.min() + 1)
-    u = mouth_ut[rows, cols, 0]
-    t = mouth_ut[rows, cols, 1]
+    # Edge pixels are extrapolated slightly outside the opening: clamp.
+    u = np.clip(mouth_ut[rows, cols, 0], 0.0, 1.0)
+    t = np.clip(mouth_ut[rows, cols, 1], 0.0, 1.0)
     centre = 1.0 - (2.0 * u - 1.0) ** 2  # 1 mid-mouth, 0 at the corners
 
-    cavity = lip_rgb * 0.28
-    depth = 0.45 + 0.55 * (1.0 - centre[:, None]) * 0.5 + 0.35 * smoothstep((t[:, None] - 0.55) / 0.45)
-    colour = cavity[None, :] * depth  # darker at the back, lip-tinted towards the tongue
+    # Dark throat in the middle, the tongue's lip-like red rising from the lower
+    # lip, a little light at the corners.
+    throat = lip_rgb * 0.32
+    tongue = lip_rgb * 0.75
+    lower = smoothstep((t[:, None] - 0.35) / 0.6)
+    colour = throat[None, :] * (0.8 + 0.4 * (1.0 - centre[:, None])) + lower * (tongue - throat)[None, :]
 
-    upper_px = min(0.42 * opening, 0.11 * width)
-    lower_px = max(0.0, min(0.25 * opening - 0.04 * width, 0.07 * width))
+    upper_px = min(0.3 * opening, 0.08 * width)
+    lower_px = min(0.12 * opening, 0.05 * width) if opening > 0.5 * width else 0.0
     t_up = upper_px / opening
     t_lo = lower_px / opening
     soft = 1.0 / max(opening, 1.0)
-    upper = smoothstep((t_up - t) / soft) * smoothstep((centre - 0.05) / 0.3)
-    lower = smoothstep((t - (1.0 - t_lo)) / soft) * smoothstep((centre - 0.25) / 0.3) if t_lo > 0 else 0.0
+    upper = smoothstep((t_up - t) / soft) * smoothstep((centre - 0.25) / 0.35)
+    lower = smoothstep((t - (1.0 - t_lo)) / soft) * smoothstep((centre - 0.35) / 0.35) if t_lo > 0 else 0.0
     shade = (0.55 + 0.45 * centre)[:, None]
     # Faint gaps between teeth: narrow dark lines at even steps along u.
     gaps = 1.0 - 0.18 * np.maximum(np.cos(np.pi * 10.0 * u), 0.0)[:, None] ** 24
     teeth = TEETH_RGB[None, :] * shade * gaps
     teeth_w = np.maximum(upper, lower)[:, None] if np.ndim(lower) else upper[:, None]
     rgb[rows, cols] = np.clip((colour * (1.0 - teeth_w) + teeth * teeth_w) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    # Feather one pixel inside the opening's edge (computed on its box only).
-    r0, r1, c0, c1 = max(0, rows.min() - 1), rows.max() + 2, max(0, cols.min() - 1), cols.max() + 2
-    inside = mouth[r0:r1, c0:c1].astype(np.float32)
-    alpha[r0:r1, c0:c1] = np.where(inside > 0, np.maximum(cv2.GaussianBlur(inside, (3, 3), 0.7), 0.6), 0.0)
+    # Opaque: under the opening the warp reads the source's closed lip line,
+    # which would show through a feathered edge as a light ring.
+    alpha[rows, cols] = 1.0
     return rgb, alpha
