@@ -102,6 +102,7 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (the
 FaceModelOpt = Annotated[Optional[Path], typer.Option("--face-model", help="Face model .npz from 'reenact face-model build' (default: the one shipped in weights/).")]
 FaceOpt = Annotated[int, typer.Option("--face", min=0, help="Which face when a photo has several: 0 = largest, 1 = next, ...")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files (otherwise refuse).")]
+NoPasteBackOpt = Annotated[bool, typer.Option("--no-paste-back", help="Write the square face crop instead of the whole source photo.")]
 
 
 def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
@@ -125,7 +126,7 @@ def drive(
     device: DeviceOpt = "auto",
     face_model: FaceModelOpt = None,
     face: FaceOpt = 0,
-    no_paste_back: Annotated[bool, typer.Option("--no-paste-back", help="Write the square face crop instead of the full source photo.")] = False,
+    no_paste_back: NoPasteBackOpt = False,
     save_stages: Annotated[Optional[Path], typer.Option("--save-stages", help="Folder for one file per stage: crops, meshes (.obj), wireframes, flow, masks, fits.json (photo drivers).")] = None,
     motion: Annotated[str, typer.Option("--motion", help="Video drivers: 'absolute' takes the driver's head rotation and expression (the paper); 'relative' adds the driver's change since the reference frame to the source's own pose and expression (for drivers not framed like the source).")] = "absolute",
     reference: Annotated[int, typer.Option("--reference", min=0, help="Video drivers: the frame motion is measured from.")] = 0,
@@ -225,7 +226,7 @@ def disentangle(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image. Default: SOURCE_TAKE_by_DRIVER.png here.")] = None,
     take: Annotated[str, typer.Option("--take", help="pose (the driver's head pose, the source's expression), expression, or both.")] = "both",
     sheet: Annotated[bool, typer.Option("--sheet", help="One labelled picture: source | driver | pose only | expression only | both.")] = False,
-    no_paste_back: Annotated[bool, typer.Option("--no-paste-back", help="Write the face crop instead of the whole photo.")] = False,
+    no_paste_back: NoPasteBackOpt = False,
     size: SizeOpt = 256,
     face_model: FaceModelOpt = None,
     overwrite: OverwriteOpt = False,
@@ -253,7 +254,7 @@ def edit(
     roll: Annotated[float, typer.Option("--roll", help="Tilt the head sideways by this many degrees.")] = 0.0,
     expression_scale: Annotated[float, typer.Option("--expression-scale", help="Scale the source's own expression (0 = neutral, 1 = as is).")] = 1.0,
     expression: Annotated[Optional[list[str]], typer.Option("--expression", help="Named expression NAME=AMOUNT in prior standard deviations: mouth_open, smile, eyes_closed, brows_raised. Repeatable.")] = None,
-    no_paste_back: Annotated[bool, typer.Option("--no-paste-back", help="Write the face crop instead of the whole photo.")] = False,
+    no_paste_back: NoPasteBackOpt = False,
     size: SizeOpt = 256,
     face_model: FaceModelOpt = None,
     overwrite: OverwriteOpt = False,

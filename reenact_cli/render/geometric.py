@@ -40,21 +40,17 @@ class SourceLayers:
     """What the renderer precomputes once per source crop.
 
     Attributes:
-        image: ``(S, S, 3)`` float32 in [0, 1].
-        image8: the same as uint8 (fast to resample).
+        image: ``(S, S, 3)`` uint8 source crop (resampled as is: fast and exact).
         person: ``(S, S)`` float32 person alpha.
         person_halo: ``person`` dilated by a few pixels (covers its soft fringe).
-        background: ``(S, S, 3)`` float32 background with the person inpainted away.
-        background8: the same as uint8.
+        background: ``(S, S, 3)`` uint8, the crop with the head inpainted away.
         lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
     """
 
     image: np.ndarray
-    image8: np.ndarray
     person: np.ndarray
     person_halo: np.ndarray
     background: np.ndarray
-    background8: np.ndarray
     lip_rgb: np.ndarray
 
 
@@ -121,11 +117,14 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
     face_plate = _inpaint_small(crop_image, face_hole)
     inside = cv2.GaussianBlur(face_hole.astype(np.float32), (0, 0), size / 64.0)[:, :, None]
     plate = face_plate * inside + head_plate * (1.0 - inside)
-    background = np.where(hole[:, :, None] > 0, plate, image).astype(np.float32)
+    background = np.where(hole[:, :, None] > 0, plate, image)
     halo = cv2.dilate(person, np.ones((HALO, HALO), np.uint8))
-    background8 = np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return SourceLayers(
-        image, crop_image, person.astype(np.float32), halo, background, background8, lip_colour(image, source_vertices)
+        crop_image,
+        person.astype(np.float32),
+        halo,
+        np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8),
+        lip_colour(image, source_vertices),
     )
 
 
@@ -224,7 +223,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     source crop is copied unchanged.
     """
     size = flow.face.shape[0]
-    image = layers.image8.copy()
+    image = layers.image.copy()
     alpha = layers.person.copy()
     revealed = np.zeros((size, size), dtype=np.float32)
     mouth_rgb, mouth_alpha = paint_mouth(flow.mouth, flow.mouth_ut, layers.lip_rgb)
@@ -232,8 +231,8 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     if box is not None:
         ys, xs = box
         src_xy = np.ascontiguousarray(flow.source_xy[ys, xs])
-        warped = _remap(layers.image8, src_xy)
-        _blend_mirror(warped, layers.image8, flow.mirror_xy[ys, xs], flow.mirror_weight[ys, xs])
+        warped = _remap(layers.image, src_xy)
+        _blend_mirror(warped, layers.image, flow.mirror_xy[ys, xs], flow.mirror_weight[ys, xs])
         a = _remap(layers.person, src_xy)
         # The face is person by definition; its outermost pixels blend softly
         # into what lies around it (they read the source's silhouette).
@@ -242,11 +241,11 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         image[ys, xs] = composite(
-            np.ascontiguousarray(layers.image8[ys, xs]),
+            np.ascontiguousarray(layers.image[ys, xs]),
             warped,
             a,
             r,
-            np.ascontiguousarray(layers.background8[ys, xs]),
+            np.ascontiguousarray(layers.background[ys, xs]),
             np.ascontiguousarray(mouth_rgb[ys, xs]),
             np.ascontiguousarray(mouth_alpha[ys, xs]),
         )
@@ -303,7 +302,7 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
             _remap(canvas, src),
             up(rendered.alpha),
             up(rendered.revealed),
-            up(layers.background8),
+            up(layers.background),
             up(rendered.mouth_rgb),
             up(rendered.mouth_alpha),
         )
