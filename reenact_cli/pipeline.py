@@ -38,6 +38,8 @@ class PipelineConfig:
         face_model: face model ``.npz``; None = the shipped default.
         device: ``auto``, ``cpu`` or ``cuda`` (used by the learned generator).
         flow: geometric flow tunables.
+        checkpoint: a trained generator (``reenact train``); None = the
+            geometric generator, which needs no weights.
     """
 
     size: int = DEFAULT_SIZE
@@ -45,6 +47,7 @@ class PipelineConfig:
     face_model: Path | None = None
     device: str = "auto"
     flow: GeometricFlowConfig = field(default_factory=GeometricFlowConfig)
+    checkpoint: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,8 @@ class Reenactor:
 
     Args:
         config: pipeline settings.
-        generator: defaults to :class:`GeometricGenerator`.
+        generator: defaults to the learned generator of ``config.checkpoint``
+            when one is given, else :class:`GeometricGenerator`.
         face_model: defaults to ``config.face_model`` or the shipped model.
         static: photo mode (detect every image) vs video tracking mode for drivers.
     """
@@ -204,6 +208,8 @@ class Reenactor:
     ) -> None:
         self.config = config
         self.model = face_model or load_face_model(config.face_model)
+        if generator is None and config.checkpoint is not None:
+            generator = self._learned_generator(config.checkpoint)
         self.generator = generator or GeometricGenerator(config.flow, self.model.pose_weights, self.model.mirror)
         self._source_regressor = MeshRegressor(static=True)
         self._driver_regressor = self._source_regressor if static else MeshRegressor(static=False, max_faces=1)
@@ -215,6 +221,13 @@ class Reenactor:
         if "_device" not in self.__dict__:
             self._device = resolve_device(self.config.device)
         return self._device
+
+    def _learned_generator(self, checkpoint: Path) -> Generator:
+        from .models.adapter import LearnedPipelineGenerator
+        from .models.checkpoint import load_generator
+
+        net, ckpt = load_generator(checkpoint, self.model, self.device)
+        return LearnedPipelineGenerator(net, self.device, self.config.flow, self.model.pose_weights, self.model.mirror, ckpt)
 
     def source(self, image: np.ndarray, name: str = "source") -> SourceFace:
         """Find, crop, fit and prepare the source face."""
