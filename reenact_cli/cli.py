@@ -103,9 +103,10 @@ FaceModelOpt = Annotated[Optional[Path], typer.Option("--face-model", help="Face
 FaceOpt = Annotated[int, typer.Option("--face", min=0, help="Which face when a photo has several: 0 = largest, 1 = next, ...")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files (otherwise refuse).")]
 NoPasteBackOpt = Annotated[bool, typer.Option("--no-paste-back", help="Write the square face crop instead of the whole source photo.")]
+CheckpointOpt = Annotated[Optional[Path], typer.Option("--checkpoint", help="Use the paper's learned generator with these trained weights (a .pt from 'reenact train'); default: the geometric generator, which needs no weights.")]
 
 
-def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
+def _config(size: int, device: str, face_model: Optional[Path], face: int = 0, checkpoint: Optional[Path] = None):
     from .errors import InputError
     from .pipeline import PipelineConfig, resolve_device
 
@@ -113,7 +114,11 @@ def _config(size: int, device: str, face_model: Optional[Path], face: int = 0):
         resolve_device(device)
     if face_model is not None and face_model.is_dir():
         raise InputError("is a directory, expected a face model (.npz)", face_model)
-    return PipelineConfig(size=size, face_index=face, face_model=face_model, device=device)
+    if checkpoint is not None:
+        from .models.checkpoint import load_checkpoint
+
+        load_checkpoint(checkpoint)  # fail early, before any work, on a bad file
+    return PipelineConfig(size=size, face_index=face, face_model=face_model, device=device, checkpoint=checkpoint)
 
 
 @app.command()
@@ -136,6 +141,7 @@ def drive(
     smooth_cutoff: Annotated[float, typer.Option("--smooth-cutoff", min=0.01, help="Smoothing cut-off at rest, Hz: lower is steadier but lags more.")] = 1.5,
     grid: Annotated[bool, typer.Option("--grid", help="One picture (or video): the driver on top, one row per source, source | result (the paper's Fig. 14 layout).")] = False,
     side_by_side: Annotated[bool, typer.Option("--side-by-side", help="Write source | driver | result for quick inspection.")] = False,
+    checkpoint: CheckpointOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Reenact SOURCE(S) with the pose and expression of DRIVER (a photo, a video or a folder of frames).
@@ -149,11 +155,13 @@ def drive(
         reenact drive me.jpg talk.mp4 -o me_talking.mp4
 
         reenact drive team/ boss.jpg --grid -o team_grid.png
+
+        reenact drive me.jpg talk.mp4 --checkpoint runs/paper/last.pt --device cuda
     """
     from .tasks.batch import expand_sources
     from .tasks.console import console
 
-    config = _config(size, device, face_model, face)
+    config = _config(size, device, face_model, face, checkpoint)
     from .tasks.drive_video import is_sequence_driver
 
     paths = expand_sources(sources)
@@ -201,6 +209,8 @@ def interpolate(
     paste_back: Annotated[bool, typer.Option("--paste-back", help="Frames are the whole source photo instead of the face crop.")] = False,
     size: SizeOpt = 256,
     face_model: FaceModelOpt = None,
+    checkpoint: CheckpointOpt = None,
+    device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Blend SOURCE's pose and expression towards DRIVER's, alpha from 0 (the source) to 1.
@@ -214,7 +224,7 @@ def interpolate(
     from .tasks.applications import parse_alphas, run_interpolate
     from .tasks.console import console
 
-    out = run_interpolate(source, driver, output, _config(size, "cpu", face_model), parse_alphas(steps, alphas), what, loop, fps, paste_back, overwrite)
+    out = run_interpolate(source, driver, output, _config(size, device, face_model, checkpoint=checkpoint), parse_alphas(steps, alphas), what, loop, fps, paste_back, overwrite)
     console.print(f"wrote {out}", markup=False, soft_wrap=True)
 
 
@@ -229,6 +239,8 @@ def disentangle(
     no_paste_back: NoPasteBackOpt = False,
     size: SizeOpt = 256,
     face_model: FaceModelOpt = None,
+    checkpoint: CheckpointOpt = None,
+    device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Take only the driver's head pose, only its expression, or both.
@@ -240,7 +252,7 @@ def disentangle(
     from .tasks.applications import run_disentangle
     from .tasks.console import console
 
-    out = run_disentangle(source, driver, output, _config(size, "cpu", face_model), take, sheet, not no_paste_back, overwrite)
+    out = run_disentangle(source, driver, output, _config(size, device, face_model, checkpoint=checkpoint), take, sheet, not no_paste_back, overwrite)
     console.print(f"wrote {out}", markup=False, soft_wrap=True)
 
 
@@ -257,6 +269,8 @@ def edit(
     no_paste_back: NoPasteBackOpt = False,
     size: SizeOpt = 256,
     face_model: FaceModelOpt = None,
+    checkpoint: CheckpointOpt = None,
+    device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Edit one photo with no driver: turn the head, change the expression.
@@ -269,7 +283,7 @@ def edit(
     from .tasks.console import console
 
     out = run_edit(
-        source, output, _config(size, "cpu", face_model), yaw, pitch, roll, expression_scale,
+        source, output, _config(size, device, face_model, checkpoint=checkpoint), yaw, pitch, roll, expression_scale,
         parse_expressions(expression or []), not no_paste_back, overwrite,
     )
     console.print(f"wrote {out}", markup=False, soft_wrap=True)
@@ -312,25 +326,56 @@ def bench(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     video: Annotated[Optional[Path], typer.Option("--video", help="Instead: drive the source with this video end to end (decode, drive, encode the crop) and print frames per second and peak memory.")] = None,
     loops: Annotated[int, typer.Option("--loops", min=1, help="With --video: play it this many times (memory must not grow with length).")] = 1,
+    generator: Annotated[str, typer.Option("--generator", help="geometric (no weights) or learned (the paper's; Table 5 layout).")] = "geometric",
+    config: Annotated[str, typer.Option("--config", help="Learned generator without --checkpoint: build this config untrained (paper, tiny or a JSON file); timing does not depend on the weights.")] = "paper",
+    checkpoint: CheckpointOpt = None,
+    device: DeviceOpt = "auto",
 ) -> None:
-    """Time each stage of the geometric generator on the CPU, in milliseconds.
+    """Time each stage of a generator, in milliseconds (median of --runs).
 
     One driver frame at the working size goes through mesh regression, fit and
-    compose, flow and render; the median of --runs after --warmup is printed
-    (file I/O excluded). Example:
+    compose, then the generator's stages: flow and render (geometric), or the
+    flow prior, motion net, occlusion net, encoder and decoder (learned, the
+    layout of the paper's Table 5, on --device). File I/O is excluded. Examples:
 
         reenact bench --runs 50 --json
+
+        reenact bench --generator learned --config paper --device cpu
     """
     from rich.table import Table
 
     from .face.regress import quiet_mediapipe
     from .tasks.bench import STAGES, run_bench, run_video_bench
-    from .tasks.console import console
+    from .tasks.console import data_console
 
     quiet_mediapipe()
+    if generator not in ("geometric", "learned"):
+        from .errors import InputError
+
+        raise InputError(f"--generator must be geometric or learned, not '{generator}'")
     if video is not None:
-        vres = run_video_bench(source, video, _config(size, "cpu", face_model), loops)
+        vres = run_video_bench(source, video, _config(size, device, face_model, checkpoint=checkpoint), loops)
         typer.echo(json.dumps(vres.__dict__ | {"fps": vres.fps}) if json_out else vres.line())
+        return
+    if generator == "learned" or checkpoint is not None:
+        from .tasks.bench_learned import LEARNED_STAGES, PAPER_TABLE5_MS, run_learned_bench
+
+        lres = run_learned_bench(source, driver, _config(size, device, face_model, checkpoint=checkpoint), config, runs, warmup)
+        if json_out:
+            typer.echo(lres.as_json())
+            return
+        where = lres.device_name + (f", {lres.threads} threads" if lres.device == "cpu" else "")
+        table = Table(title=f"learned generator, {lres.config}, {lres.size}x{lres.size}, {lres.device.upper()} ({where}), median of {runs}")
+        table.add_column("stage")
+        table.add_column("median ms", justify="right")
+        table.add_column("p90 ms", justify="right")
+        table.add_column("paper, 2080 Ti", justify="right")
+        for k in LEARNED_STAGES:
+            paper_ms = PAPER_TABLE5_MS.get(k)
+            table.add_row(k.replace("_", " "), f"{lres.median_ms[k]:.2f}", f"{lres.p90_ms[k]:.2f}", f"{paper_ms:.0f}" if paper_ms else "")
+        generator_ms = sum(lres.median_ms[k] for k in ("flow_prior", "motion_net", "occlusion_net", "encoder", "decoder"))
+        table.add_row("generator (prior .. decoder)", f"{generator_ms:.2f}", "", "66")
+        data_console.print(table)
         return
     res = run_bench(source, driver, _config(size, "cpu", face_model), runs, warmup)
     if json_out:
@@ -343,7 +388,7 @@ def bench(
     for k in STAGES:
         table.add_row(k.replace("_", " "), f"{res.median_ms[k]:.2f}", f"{res.p90_ms[k]:.2f}")
     table.add_row("(paste back onto the source photo)", f"{res.paste_ms:.2f}", "")
-    console.print(table)
+    data_console.print(table)
 
 
 @face_model_app.command("build")
@@ -384,6 +429,38 @@ def face_model_info(
     from .tasks.face_model import describe
 
     typer.echo(describe(load_face_model(path)))
+
+
+@app.command()
+@cli_errors
+def info(
+    checkpoint: Annotated[Optional[Path], typer.Argument(help="A checkpoint (.pt) to describe; without one, describe --config untrained.")] = None,
+    config: Annotated[str, typer.Option("--config", help="paper, tiny or a config JSON file (when no checkpoint is given).")] = "paper",
+    face_model: FaceModelOpt = None,
+) -> None:
+    """Describe the learned generator: config, provenance and parameters per module.
+
+    Examples:
+
+        reenact info --config tiny
+
+        reenact info runs/paper/last.pt
+    """
+    from rich.table import Table
+
+    from .tasks.console import data_console
+    from .tasks.model_info import describe_model
+
+    described = describe_model(checkpoint, config, face_model)
+    data_console.print(described.title, markup=False)
+    for label, value in described.facts:
+        data_console.print(f"  {label:<20} {value}", markup=False, soft_wrap=True)
+    table = Table(title="parameters")
+    table.add_column("module")
+    table.add_column("parameters", justify="right")
+    for name, count in described.parameters:
+        table.add_row(name, f"{count:,}")
+    data_console.print(table)
 
 
 def run() -> None:  # pragma: no cover - console-script shim

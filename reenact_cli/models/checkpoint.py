@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -30,6 +30,9 @@ from ..errors import InputError
 from ..face.model import FaceModel
 from ..media.atomic import atomic_output
 from .config import ModelConfig
+
+if TYPE_CHECKING:
+    from .generator import LearnedGenerator
 
 FORMAT = "reenact-checkpoint"
 FORMAT_VERSION = 1

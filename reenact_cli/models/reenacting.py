@@ -107,14 +107,15 @@ class OcclusionNet(nn.Module):
 
 class ReenactingDecoder(nn.Module):
     """``(B, C, S/4, S/4) -> (B, 3, S, S)`` in [0, 1]: residual blocks, two
-    up-sampling blocks and a 7x7 conv."""
+    up-sampling blocks and a 3x3 conv (a 7x7 head with only 3 outputs cost
+    12 ms of the 150 ms CPU budget)."""
 
     def __init__(self, channels: tuple[int, ...], bottleneck_blocks: int) -> None:
         super().__init__()
         self.bottleneck = nn.Sequential(*[ResBlock2d(channels[-1]) for _ in range(bottleneck_blocks)])
         rev = channels[::-1]
         self.ups = nn.Sequential(*[UpBlock(a, b) for a, b in zip(rev[:-1], rev[1:])])
-        self.head = nn.Conv2d(channels[0], 3, 7, padding=3)
+        self.head = nn.Conv2d(channels[0], 3, 3, padding=1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.head(self.ups(self.bottleneck(features))))

@@ -8,6 +8,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 #: Messages go to stderr so stdout stays clean for data (JSON, tables).
 console = Console(stderr=True, highlight=False)
+#: Data a command exists to print (tables, descriptions) goes to stdout.
+data_console = Console(highlight=False)
 
 
 def progress() -> Progress:
