@@ -130,7 +130,8 @@ def find_clips(inputs: Sequence[str | Path]) -> tuple[list[tuple[Path, str]], li
     A file is a video clip (whatever its suffix: one that is not a video fails
     later, as that clip only). A folder holding images and no videos or
     sub-folders of images is one clip of frames; otherwise each video and each
-    sub-folder of images in it is a clip (not recursive). Duplicates are dropped.
+    sub-folder of images in it is a clip (not recursive), in natural name order.
+    Duplicates are dropped.
 
     Raises:
         InputError: a path that does not exist, or a folder with nothing usable.
@@ -147,12 +148,10 @@ def find_clips(inputs: Sequence[str | Path]) -> tuple[list[tuple[Path, str]], li
             found.append((p, "video"))
             continue
         entries = _visible(p)
-        videos = [f for f in entries if f.is_file() and is_video(f)]
-        subdirs = [d for d in entries if d.is_dir() and _has_images(d)]
+        kids = [(f, "video") if f.is_file() else (f, "frames") for f in entries if (f.is_file() and is_video(f)) or (f.is_dir() and _has_images(f))]
         images = [f for f in entries if f.is_file() and is_image(f)]
-        if videos or subdirs:
-            found.extend((f, "video") for f in videos)
-            found.extend((d, "frames") for d in subdirs)
+        if kids:
+            found.extend(kids)  # in natural name order
             if images:
                 notes.append(f"{p}: ignored {len(images)} loose image(s) beside its clips (a folder of frames must hold only frames)")
         elif images:
@@ -280,6 +279,13 @@ def _prepare(clip: ClipInput, folder: Path, settings: PrepareSettings) -> ClipRe
     return rec
 
 
+def _reason(exc: ReenactError, path: Path) -> str:
+    """The error's message on one line, without the clip's own path in front."""
+    text = " ".join(str(exc).split())
+    prefix = f"{path}: "
+    return text[len(prefix):] if exc.path is not None and exc.path.resolve() == path and text.startswith(prefix) else text
+
+
 def prepare_clip(clip: ClipInput, root: str | Path, settings: PrepareSettings) -> ClipRecord:
     """Prepare one clip into ``root/clips/<id>/`` (anything there is redone).
 
@@ -296,7 +302,7 @@ def prepare_clip(clip: ClipInput, root: str | Path, settings: PrepareSettings) -
     try:
         rec = _prepare(clip, folder, settings)
     except ReenactError as exc:
-        rec = ClipRecord(clip.id, str(clip.path), clip.kind, FAILED, reason=" ".join(str(exc).split()))
+        rec = ClipRecord(clip.id, str(clip.path), clip.kind, FAILED, reason=_reason(exc, clip.path))
     except Exception as exc:  # a bug or a library failure: still only this clip
         rec = ClipRecord(clip.id, str(clip.path), clip.kind, FAILED, reason=f"internal error ({type(exc).__name__}: {exc})")
     if rec.status != DONE:
