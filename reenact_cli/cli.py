@@ -391,6 +391,37 @@ def bench(
     data_console.print(table)
 
 
+@app.command()
+@cli_errors
+def prepare(
+    inputs: Annotated[list[Path], typer.Argument(help="Videos, folders of frames (one clip per folder), or folders holding such clips.", show_default=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Dataset folder (created; a rerun adds to it and skips clips already done).")],
+    size: SizeOpt = 256,
+    every: Annotated[int, typer.Option("--every", min=1, help="Use every n-th frame of each clip.")] = 2,
+    max_frames: Annotated[int, typer.Option("--max-frames", min=2, help="Store at most this many frames (with a face) per clip.")] = 200,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel processes (1 = this process).")] = 2,
+    face_model: FaceModelOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo clips already prepared (and, with changed settings, the whole dataset).")] = False,
+) -> None:
+    """Prepare a training dataset: find, crop and align the face in every frame, fit the face model.
+
+    Each clip's aligned SIZE x SIZE crops are stored as JPEG with their meshes,
+    pose and coefficients (DATASET/clips/<clip>/), listed in DATASET/manifest.json.
+    Clips without a usable face are reported and skipped; an interrupted run
+    resumes where it stopped. Example:
+
+        reenact prepare ../shared/faces/train -o data/train256 --every 2 --max-frames 120
+    """
+    from .tasks.prepare import run_prepare
+    from .train.prepare import PrepareConfig
+
+    if face_model is not None and face_model.is_dir():
+        from .errors import InputError
+
+        raise InputError("is a directory, expected a face model (.npz)", face_model)
+    run_prepare(inputs, output, PrepareConfig(size, every, max_frames, workers, face_model, overwrite))
+
+
 @face_model_app.command("build")
 @cli_errors
 def face_model_build(
