@@ -422,6 +422,54 @@ def prepare(
     run_prepare(inputs, output, PrepareConfig(size, every, max_frames, workers, face_model, overwrite))
 
 
+@app.command()
+@cli_errors
+def train(
+    dataset: Annotated[Path, typer.Argument(help="A dataset folder from 'reenact prepare'.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder: last.pt, log.jsonl, samples/.")],
+    config: Annotated[str, typer.Option("--config", help="paper (256 px), tiny (64 px, for smoke runs) or a config JSON file.")] = "paper",
+    stage: Annotated[str, typer.Option("--stage", help="regressor (train the coefficient regressor first) or generator (motion net + reenacting module).")] = "generator",
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Train until this many steps (a resumed run counts on).")] = 100_000,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Per process (default: the config's).")] = None,
+    device: DeviceOpt = "auto",
+    regressor: Annotated[Optional[Path], typer.Option("--regressor", help="Generator stage: the trained coefficient regressor (RUN/last.pt of --stage regressor) for the coefficient loss.")] = None,
+    vgg_weights: Annotated[Optional[Path], typer.Option("--vgg-weights", help="ImageNet VGG19 weights for the perceptual loss: torchvision's vgg19-dcbb9e9d.pth or any state dict with its keys. Nothing is downloaded.")] = None,
+    perceptual: Annotated[str, typer.Option("--perceptual", help="vgg19 (needs --vgg-weights), or random: a random VGG, FOR TESTS ONLY.")] = "vgg19",
+    no_occlusion: Annotated[bool, typer.Option("--no-occlusion", help="Ablation (Table 3): without the occlusion net.")] = False,
+    no_coef_loss: Annotated[bool, typer.Option("--no-coef-loss", help="Ablation (Table 3): without the coefficient loss (needs no --regressor).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output (step count, optimisers, RNG state).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in a run folder that already holds a run.")] = False,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Save last.pt every this many steps (also at the end and on Ctrl-C).")] = 500,
+    sample_every: Annotated[int, typer.Option("--sample-every", min=0, help="Write a sample sheet (source | driver | output | warped source) every this many steps; 0 = only at the end.")] = 250,
+    log_every: Annotated[int, typer.Option("--log-every", min=1, help="Append the losses to log.jsonl every this many steps.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and of the pairing.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading processes per training process.")] = 2,
+    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="bfloat16 mixed precision on CUDA (ignored on CPU).")] = True,
+    face_model: FaceModelOpt = None,
+) -> None:
+    """Train the coefficient regressor, then the generator, on a prepared dataset.
+
+    Self-supervised: source and driver are two frames of one clip, so the
+    driver frame is the target. Losses of the paper's eq. 4-8 with its weights
+    (reconstruction 10, feature matching 10, coefficient 1, adversarial 1),
+    Adam 2e-4. Runs on CPU or CUDA; for several processes or GPUs launch it
+    with torchrun (DDP; only rank 0 writes). Examples:
+
+        reenact train data/train256 --stage regressor -o runs/reg --steps 5000
+
+        reenact train data/train256 -o runs/paper --regressor runs/reg/last.pt --vgg-weights vgg19-dcbb9e9d.pth
+
+        torchrun --nproc_per_node=4 -m reenact_cli.cli train data/train256 -o runs/paper --regressor runs/reg/last.pt --vgg-weights vgg19.pth
+    """
+    from .tasks.train import run_train
+
+    run_train(
+        dataset, output, config, stage, steps, batch_size, device, regressor, vgg_weights, perceptual,
+        no_occlusion, no_coef_loss, resume, overwrite, checkpoint_every, sample_every, log_every, seed,
+        workers, amp, face_model,
+    )
+
+
 @face_model_app.command("build")
 @cli_errors
 def face_model_build(

@@ -155,8 +155,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"damaged checkpoint: {exc}", p) from None
-    if "generator" not in ckpt.modules:
-        raise InputError("holds no generator weights", p)
+    if not ckpt.modules:
+        raise InputError("holds no weights", p)
     return ckpt
 
 
@@ -166,6 +166,8 @@ def load_generator(path: str | Path, face_model: FaceModel, device: str = "cpu")
     from .generator import LearnedGenerator
 
     ckpt = load_checkpoint(path)
+    if "generator" not in ckpt.modules:
+        raise InputError(f"holds no generator weights (it has: {', '.join(sorted(ckpt.modules))}); pass a generator checkpoint", path)
     ckpt.check_face_model(face_model)
     try:
         generator = LearnedGenerator(ckpt.config, face_model)

@@ -9,6 +9,7 @@ A config round-trips through JSON (``to_dict`` / ``from_dict``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -90,14 +91,31 @@ class RegressorConfig:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Eq. 4 weights (paper §4): rec 10, FM 10, coefficient 1, adversarial 1;
-    ``gradient_penalty`` is WGAN-GP's lambda."""
+    """Weights of eq. 4 (paper §4: rec 10, FM 10, c 1, adv 1) and WGAN-GP's
+    lambda (eq. 8; 10 as in Gulrajani et al.). ``coef = 0`` is the Table 3
+    ablation without the coefficient loss."""
 
     rec: float = 10.0
     fm: float = 10.0
     coef: float = 1.0
     adv: float = 1.0
-    gradient_penalty: float = 10.0
+    gp: float = 10.0
+
+    @staticmethod
+    def from_mapping(values: Mapping[str, Any]) -> "LossWeights":
+        """From a config mapping; unknown keys are an error (``ValueError``)."""
+        known = {f.name for f in fields(LossWeights)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown loss weight(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return LossWeights(**{k: float(v) for k, v in values.items()})
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    def generator_total(self, rec: Any, coef: Any, fm: Any, adv: Any) -> Any:
+        """Eq. 4: ``rec*L_rec + coef*L_c + fm*L_FM + adv*L_adv`` (generator side)."""
+        return self.rec * rec + self.coef * coef + self.fm * fm + self.adv * adv
 
 
 @dataclass(frozen=True)

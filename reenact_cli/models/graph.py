@@ -1,8 +1,10 @@
 """Spectral graph layers on the face mesh (paper §3.2, eq. 2-3).
 
 Shapes: vertex signals are ``(B, V, C)`` (batch, vertices, channels).
-Operators are sparse ``(V, V)`` tensors; a layer keeps its operator as a
-non-persistent buffer, so checkpoints hold only learned weights.
+Operators are sparse ``(V, V)`` tensors. A layer keeps an operator as two
+non-persistent dense buffers (its COO indices and values, see
+:class:`SparseOperator`): checkpoints hold only learned weights, ``.to(device)``
+moves them, and DDP (which cannot broadcast sparse tensors) syncs them.
 """
 from __future__ import annotations
 
@@ -54,6 +56,27 @@ def sparse_vertex_matmul(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return out.reshape(matrix.shape[0], b, c).transpose(0, 1)
 
 
+class SparseOperator(nn.Module):
+    """A fixed sparse ``(V_out, V_in)`` matrix stored as dense COO buffers.
+
+    Calling it applies the matrix to every channel: ``(B, V_in, C) -> (B, V_out, C)``.
+    """
+
+    def __init__(self, matrix: torch.Tensor) -> None:
+        super().__init__()
+        matrix = matrix.coalesce()
+        self.shape = tuple(matrix.shape)
+        self.register_buffer("indices", matrix.indices(), persistent=False)
+        self.register_buffer("values", matrix.values(), persistent=False)
+
+    @property
+    def matrix(self) -> torch.Tensor:
+        return torch.sparse_coo_tensor(self.indices, self.values, self.shape, is_coalesced=True, check_invariants=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sparse_vertex_matmul(self.matrix, x)
+
+
 class ChebConv(nn.Module):
     """Chebyshev spectral convolution (eq. 2-3): ``y = sum_k T_k(L~) x W_k + b``.
 
@@ -72,17 +95,18 @@ class ChebConv(nn.Module):
         if K < 1:
             raise ValueError("ChebConv needs K >= 1")
         self.K = K
-        self.register_buffer("laplacian", laplacian, persistent=False)
+        self.laplacian = SparseOperator(laplacian)
         self.weight = nn.Parameter(torch.empty(K, in_channels, out_channels))
         self.bias = nn.Parameter(torch.zeros(out_channels))
         nn.init.xavier_uniform_(self.weight.view(K * in_channels, out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         terms = [x]
+        lap = self.laplacian.matrix if self.K > 1 else None
         if self.K > 1:
-            terms.append(sparse_vertex_matmul(self.laplacian, x))
+            terms.append(sparse_vertex_matmul(lap, x))
         for _ in range(2, self.K):
-            terms.append(2.0 * sparse_vertex_matmul(self.laplacian, terms[-1]) - terms[-2])
+            terms.append(2.0 * sparse_vertex_matmul(lap, terms[-1]) - terms[-2])
         stacked = torch.stack(terms, dim=0)  # (K, B, V, C_in)
         return torch.einsum("kbvi,kio->bvo", stacked, self.weight) + self.bias
 
@@ -133,16 +157,9 @@ class GraphResBlock(nn.Module):
         return self.linear(torch.relu(self.norm(self.conv(x)))) + self.skip(x)
 
 
-class MeshResample(nn.Module):
+class MeshResample(SparseOperator):
     """Down- or up-sampling between two levels of the mesh hierarchy: a fixed
     sparse ``(V_out, V_in)`` matrix applied to every channel.
 
     Shapes: ``(B, V_in, C) -> (B, V_out, C)``.
     """
-
-    def __init__(self, matrix: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("matrix", matrix, persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return sparse_vertex_matmul(self.matrix, x)

@@ -18,13 +18,14 @@ frame, ``Î_d`` the generator's output.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.config import LossWeights  # noqa: F401  (eq. 4's weights live with the model config)
 from .vgg import VGG19
 
 #: The VGG19 activations compared by the perceptual loss (as in FOMM, the
@@ -32,34 +33,6 @@ from .vgg import VGG19
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 #: Pyramid scales relative to the input: 256, 128, 64, 32 for a 256-pixel input (eq. 5).
 PYRAMID_SCALES = (1.0, 0.5, 0.25, 0.125)
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """Weights of eq. 4 (paper §4: rec 10, FM 10, c 1, adv 1) and WGAN-GP's
-    lambda (eq. 8; 10 as in Gulrajani et al.)."""
-
-    rec: float = 10.0
-    fm: float = 10.0
-    coef: float = 1.0
-    adv: float = 1.0
-    gp: float = 10.0
-
-    @staticmethod
-    def from_mapping(values: Mapping[str, Any]) -> "LossWeights":
-        """From a config mapping; unknown keys are an error (``ValueError``)."""
-        known = {f.name for f in fields(LossWeights)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown loss weight(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return LossWeights(**{k: float(v) for k, v in values.items()})
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-    def generator_total(self, rec: torch.Tensor, coef: torch.Tensor, fm: torch.Tensor, adv: torch.Tensor) -> torch.Tensor:
-        """Eq. 4: ``rec*L_rec + coef*L_c + fm*L_FM + adv*L_adv`` (generator side)."""
-        return self.rec * rec + self.coef * coef + self.fm * fm + self.adv * adv
 
 
 # ------------------------------------------------------------------ eq. 5
