@@ -58,7 +58,8 @@ class Aggregate:
         prmse_per_angle: RMS error of yaw, pitch, roll in degrees.
         psnr_inf: samples with an infinite PSNR (left out of the mean).
         aucon_per_au: AU code -> agreement rate.
-        ms: mean milliseconds per output (method + measurement excluded).
+        ms: mean milliseconds per output: the method alone, measuring excluded; a
+            generator's once-per-source preparation is included.
     """
 
     samples: int
