@@ -38,7 +38,9 @@ class Sample:
         source: the source's face crop.
         driver: the driver's face crop.
         relative: drive relative to the source frame (self protocol: the source
-            is the driver clip's reference frame, paper Table 1).
+            is the driver clip's reference frame, paper Table 1); source and
+            driver are then frames of one video, so the driver's head
+            translation and scale are measured in the source's crop.
     """
 
     key: str
@@ -75,9 +77,18 @@ class GeneratorMethod:
         if self._source is None or self._source[0] != sample.source_key:
             self._source = (sample.source_key, self.reenactor.source(sample.source_frame, sample.source_key))
         src = self._source[1]
-        driver = DriverFace(sample.driver, self.reenactor.model.fit(sample.driver.mesh.vertices))
-        ref = src.fit if sample.relative else None
-        return self.reenactor.drive(src, driver, driver_reference=ref, paste_back=False).crop
+        if not sample.relative:
+            driver = DriverFace(sample.driver, self.reenactor.model.fit(sample.driver.mesh.vertices))
+            return self.reenactor.drive(src, driver, paste_back=False).crop
+        # Relative motion compares the driver's fit with the source's (its reference
+        # frame), so both must be in one pixel frame: the driver's mesh is moved from
+        # its own crop into the source's crop (the two are frames of one video).
+        size = src.face.crop.size
+        frame_size = sample.driver.crop.frame_size
+        mesh = sample.driver.mesh.transformed(sample.driver.crop.crop_to_frame, frame_size)
+        mesh = mesh.transformed(src.face.crop.frame_to_crop, (size, size))
+        fit = self.reenactor.model.fit(mesh.vertices)
+        return self.reenactor.drive(src, fit, driver_reference=src.fit, paste_back=False).crop
 
 
 @dataclass(frozen=True)
