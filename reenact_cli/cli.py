@@ -369,9 +369,12 @@ def eval_(
     """Score reenactment with the paper's metrics: CSIM, SSIM, PSNR, PRMSE, AUCON.
 
     The geometric generator and the two copy baselines are run on the same
-    pairs; a table goes to stdout, reports to --json/--csv. Identity (CSIM)
-    uses dlib's face recogniser, not the paper's ArcFace; action units for
-    AUCON come from landmark geometry. Examples:
+    pairs; a table goes to stdout, reports to --json/--csv. In the self
+    protocol PSNR and SSIM compare the output crop with the real driver frame
+    cropped as the source was (the whole crop, not only the face). Identity
+    (CSIM) uses dlib's face recogniser, not the paper's ArcFace; action units
+    for AUCON come from landmark geometry. Rerun the same command to resume an
+    interrupted run. Examples:
 
         reenact eval ../shared/faces/videos --protocol self --per-clip 10 -o eval_self
 
