@@ -9,7 +9,6 @@ import pytest
 from reenact_cli.eval.action_units import AU_CODES, au_directions, measurement_matrix
 from reenact_cli.eval.metrics import angle_errors, aucon, csim, prmse, psnr, ssim
 from reenact_cli.media.image_io import read_image
-from reenact_cli.media.video import decode_video
 
 
 @pytest.fixture(scope="module")

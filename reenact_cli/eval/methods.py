@@ -22,7 +22,7 @@ import numpy as np
 
 from ..face.model import FaceModel
 from ..face.regress import FaceCrop
-from ..pipeline import DriverFace, Generator, PipelineConfig, Reenactor, SourceFace
+from ..pipeline import DriverFace, PipelineConfig, Reenactor, SourceFace
 
 BASELINES = ("source-copy", "driver-copy")
 
@@ -110,9 +110,9 @@ def build_methods(config: PipelineConfig, model: FaceModel, baselines: bool = Tr
     The geometric generator always; a learned generator from ``checkpoint``
     once it exists (not yet: passing one is an error); then the baselines.
     """
-    methods: list[Method] = []
-    geometric: Generator | None = None  # Reenactor's default: GeometricGenerator
-    methods.append(GeneratorMethod("geometric", Reenactor(config, geometric, model), f"no weights; face model {model.fingerprint}"))
+    methods: list[Method] = [
+        GeneratorMethod("geometric", Reenactor(config, face_model=model), f"no weights; face model {model.fingerprint}"),
+    ]
     if checkpoint is not None:  # the learned generator plugs in here
         from ..errors import InputError
 

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..errors import InputError, NoFaceError, OutputError, ReenactError
 from ..eval.action_units import AU_CODES, PRESENCE_THRESHOLD
 from ..eval.identity import FaceEmbedder
@@ -77,6 +76,7 @@ class EvalOptions:
     csv_out: Path | None = None
     overwrite: bool = False
     restart: bool = False
+    checkpoint: Path | None = None  # a learned generator's weights (see build_methods)
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,8 @@ def canonical_command(opts: EvalOptions, config: PipelineConfig) -> str:
     args += ["-o", str(opts.outdir), "--size", str(config.size), "--face", str(config.face_index)]
     if config.face_model is not None:
         args += ["--face-model", str(config.face_model)]
+    if opts.checkpoint is not None:
+        args += ["--checkpoint", str(opts.checkpoint)]
     args.append("--baselines" if opts.baselines else "--no-baselines")
     if opts.json_out is not None:
         args += ["--json", str(opts.json_out)]
@@ -285,7 +287,7 @@ def run_eval(opts: EvalOptions, config: PipelineConfig) -> EvalReport:
         raise InputError("no pairs to evaluate")
     model = load_face_model(config.face_model)
     embedder = FaceEmbedder()
-    methods = build_methods(config, model, opts.baselines)
+    methods = build_methods(config, model, opts.baselines, opts.checkpoint)
     pairs_text = pairs_csv_text(pairs, opts.outdir)
     settings = _state_settings(opts, config, methods, model.fingerprint, embedder.fingerprint, pairs_text)
     done = _prepare_outdir(opts, settings, pairs_text)
