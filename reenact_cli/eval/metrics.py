@@ -1,9 +1,20 @@
-"""Image similarity metrics.
+"""The five reenactment metrics of the paper's §5.2 (after MarioNETte).
 
-PSNR on 8-bit images (peak 255). SSIM is the standard definition (Wang et al.
-2004): an 11-tap Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03,
-computed per channel and averaged over the windows that lie wholly inside
-the image, on images in [0, 255].
+- **PSNR** on 8-bit images (peak 255), dB; ``inf`` for identical images.
+- **SSIM**, the standard definition (Wang et al. 2004): an 11-tap Gaussian
+  window with sigma 1.5, K1 = 0.01, K2 = 0.03, computed per channel and
+  averaged over the windows that lie wholly inside the image, on images in
+  [0, 255].
+- **CSIM**: cosine similarity of two identity embeddings (here dlib's ResNet,
+  :mod:`.identity`; the paper used ArcFace, so values are not comparable with
+  its tables).
+- **PRMSE**: root mean square of the yaw, pitch and roll differences in
+  degrees (each wrapped to [-180, 180)).
+- **AUCON**: the fraction of facial action units whose presence agrees
+  (:mod:`.action_units` estimates them from landmark geometry).
+
+Each takes what one sample needs; :mod:`.measure` gets embeddings, angles and
+action units from images.
 """
 from __future__ import annotations
 
@@ -49,3 +60,37 @@ def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     if mask is not None:
         return float(m[mask[5:-5, 5:-5]].mean())
     return float(m.mean())
+
+
+def csim(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two identity embeddings ``(D,)``; 1 = same direction."""
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    den = float(np.linalg.norm(x) * np.linalg.norm(y))
+    if den == 0.0:
+        raise ValueError("csim of a zero embedding")
+    return float(np.clip(x @ y / den, -1.0, 1.0))
+
+
+def angle_errors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a - b`` for ``(..., 3)`` yaw/pitch/roll in degrees, wrapped to [-180, 180)."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return (d + 180.0) % 360.0 - 180.0
+
+
+def prmse(a: np.ndarray, b: np.ndarray) -> float:
+    """Root mean square of the yaw, pitch and roll errors in degrees between poses
+    ``a`` and ``b`` (``(3,)`` one pose, or ``(N, 3)`` many: the RMS over all ``3N``
+    angle errors)."""
+    d = angle_errors(a, b)
+    return float(np.sqrt(np.mean(d * d)))
+
+
+def aucon(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of action units whose presence agrees: ``a``, ``b`` are ``(K,)``
+    (or ``(N, K)``) booleans over the same AU list."""
+    x = np.asarray(a, dtype=bool)
+    y = np.asarray(b, dtype=bool)
+    if x.shape != y.shape or x.size == 0:
+        raise ValueError(f"aucon needs two equal, non-empty AU vectors, got {x.shape} and {y.shape}")
+    return float(np.mean(x == y))
