@@ -176,12 +176,14 @@ def regressor_targets(batch: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def weights_fingerprint(modules: dict[str, nn.Module]) -> str:
-    """16 hex digits over every parameter and buffer (to compare ranks)."""
+    """16 hex digits over every learned parameter (to compare ranks). Buffers
+    are left out: BatchNorm's running statistics follow each rank's own
+    batches under DDP; the checkpoint holds rank 0's."""
     import hashlib
 
     h = hashlib.sha256()
     for name, module in sorted(modules.items()):
-        for key, tensor in sorted(module.state_dict().items()):
+        for key, tensor in sorted(module.named_parameters()):
             h.update(f"{name}.{key}".encode())
             h.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
@@ -221,7 +223,7 @@ class RegressorStage:
         wrapped = _Standardised(self.net)
         self.model = DDP(wrapped) if ctx.distributed else wrapped
         t = cfg.train
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=t.lr, betas=t.betas)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.regressor.lr, betas=t.betas)
         self.ctx = ctx
 
     def modules(self) -> dict[str, nn.Module]:
@@ -349,7 +351,7 @@ class GeneratorStage:
             coef = self._coefficient_loss(batch, fake) if self.regressor is not None else fake.new_zeros(())
             w = self.weights
             total = w.rec * rec + w.fm * fm + w.coef * coef + w.adv * adv
-            g_losses = {"total": total, "rec": rec, "fm": fm, "coef": coef, "adv": adv}
+            g_losses = {"rec": rec, "fm": fm, "coef": coef, "adv": adv, "total": total}
             check_finite(step, g_losses)
             self.opt_g.zero_grad(set_to_none=True)
             total.backward()
