@@ -488,12 +488,14 @@ def eval_(
     size: SizeOpt = 256,
     face_model: FaceModelOpt = None,
     face: FaceOpt = 0,
+    checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", help="Also score the learned generator with these weights (a .pt from 'reenact train').")] = None,
+    device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Score reenactment with the paper's metrics: CSIM, SSIM, PSNR, PRMSE, AUCON.
 
-    The geometric generator and the two copy baselines are run on the same
-    pairs; a table goes to stdout, reports to --json/--csv. In the self
+    The geometric generator (and the learned one, with --checkpoint) and the
+    two copy baselines are run on the same pairs; a table goes to stdout, reports to --json/--csv. In the self
     protocol PSNR and SSIM compare the output crop with the real driver frame
     cropped as the source was (the whole crop, not only the face). Identity
     (CSIM) uses dlib's face recogniser, not the paper's ArcFace; action units
@@ -521,9 +523,9 @@ def eval_(
     quiet_mediapipe()
     opts = EvalOptions(
         tuple(inputs or ()), protocol, outdir or Path(f"reenact_eval_{protocol}"), pairs, per_clip, cross_pairs, seed,
-        source_frame, baselines, json_file, csv_file, overwrite, restart,
+        source_frame, baselines, json_file, csv_file, overwrite, restart, checkpoint,
     )
-    rep = run_eval(opts, _config(size, "cpu", face_model, face))
+    rep = run_eval(opts, _config(size, device, face_model, face, checkpoint))
     metrics = metric_names(protocol)
     table = Table(title=f"{protocol} protocol: {rep.samples - rep.skipped} samples ({rep.skipped} skipped), {size}x{size}")
     table.add_column("method")

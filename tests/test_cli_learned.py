@@ -98,3 +98,20 @@ def test_bench_learned_json(checkpoint):
     res = run("bench", "--checkpoint", checkpoint, "--runs", "1", "--warmup", "0")
     assert res.exit_code == 0, res.stderr
     assert "motion net" in res.stdout and "paper, 2080 Ti" in res.stdout
+
+
+def test_eval_scores_the_learned_generator(faces_dir, checkpoint, tmp_path):
+    """`reenact eval --checkpoint` adds a 'learned' method with the weights' fingerprint."""
+    from reenact_cli.models.checkpoint import load_checkpoint
+
+    photos = sorted((faces_dir / "images").iterdir())[:3]
+    report = tmp_path / "cross.json"
+    res = run("eval", *photos, "--protocol", "cross", "--cross-pairs", 2, "--no-baselines", "-o", tmp_path / "cross",
+              "--json", report, "--checkpoint", checkpoint, "--device", "cpu")
+    assert res.exit_code == 0, res.stderr
+    rep = json.loads(report.read_text())
+    methods = {m["name"]: m for m in rep["methods"]}
+    assert set(methods) == {"geometric", "learned"}
+    assert methods["learned"]["fingerprint"] == load_checkpoint(checkpoint).fingerprint()
+    assert rep["aggregate"]["learned"]["samples"] == 2
+    assert "learned" in res.stdout

@@ -107,16 +107,19 @@ class CopyMethod:
 def build_methods(config: PipelineConfig, model: FaceModel, baselines: bool = True, checkpoint: Path | None = None) -> list[Method]:
     """The methods one ``reenact eval`` run compares, in table order.
 
-    The geometric generator always; a learned generator from ``checkpoint``
-    once it exists (not yet: passing one is an error); then the baselines.
+    The geometric generator always; the learned generator of ``checkpoint``
+    when one is given; then the baselines.
     """
-    methods: list[Method] = [
-        GeneratorMethod("geometric", Reenactor(config, face_model=model), f"no weights; face model {model.fingerprint}"),
-    ]
-    if checkpoint is not None:  # the learned generator plugs in here
-        from ..errors import InputError
+    from dataclasses import replace
 
-        raise InputError("a learned generator is not available in this version", checkpoint)
+    geometric = replace(config, checkpoint=None)
+    methods: list[Method] = [
+        GeneratorMethod("geometric", Reenactor(geometric, face_model=model), f"no weights; face model {model.fingerprint}"),
+    ]
+    if checkpoint is not None:
+        learned = Reenactor(replace(config, checkpoint=checkpoint), face_model=model)
+        ckpt = learned.generator.checkpoint
+        methods.append(GeneratorMethod("learned", learned, ckpt.fingerprint(), str(checkpoint)))
     if baselines:
         methods.extend(CopyMethod(name) for name in BASELINES)
     return methods
