@@ -437,6 +437,7 @@ def train(
     perceptual: Annotated[str, typer.Option("--perceptual", help="vgg19 (needs --vgg-weights), or random: a random VGG, FOR TESTS ONLY.")] = "vgg19",
     no_occlusion: Annotated[bool, typer.Option("--no-occlusion", help="Ablation (Table 3): without the occlusion net.")] = False,
     no_coef_loss: Annotated[bool, typer.Option("--no-coef-loss", help="Ablation (Table 3): without the coefficient loss (needs no --regressor).")] = False,
+    encoder: Annotated[str, typer.Option("--encoder", help="Motion encoder: gcn (the paper) or cnn (Table 3 ablation: a CNN over the meshes rendered as images).")] = "gcn",
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output (step count, optimisers, RNG state).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in a run folder that already holds a run.")] = False,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Save last.pt every this many steps (also at the end and on Ctrl-C).")] = 500,
@@ -465,7 +466,7 @@ def train(
 
     run_train(
         dataset, output, config, stage, steps, batch_size, device, regressor, vgg_weights, perceptual,
-        no_occlusion, no_coef_loss, resume, overwrite, checkpoint_every, sample_every, log_every, seed,
+        no_occlusion, no_coef_loss, encoder, resume, overwrite, checkpoint_every, sample_every, log_every, seed,
         workers, amp, face_model,
     )
 

@@ -12,11 +12,12 @@ zero, so an untrained net returns the geometric flow exactly.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import ResBlock2d, UpBlock
+from .blocks import DownBlock, ResBlock2d, UpBlock
 from .config import MotionNetConfig
 from .graph import GraphResBlock, MeshResample, scaled_laplacian, to_torch_sparse
 from .hierarchy import MeshHierarchy
@@ -69,6 +70,60 @@ class MeshEncoder(nn.Module):
         return torch.relu(self.to_latent(x.flatten(1)))
 
 
+#: Side of the mesh images the CNN encoder (Table 3 ablation) renders.
+MESH_IMAGE_SIDE = 64
+
+
+def render_mesh_image(vertices: np.ndarray, triangles: np.ndarray, size: int, side: int = MESH_IMAGE_SIDE) -> np.ndarray:
+    """Rasterise one mesh into a ``(4, side, side)`` float32 image: its
+    normalised x, y, z (see :func:`normalise_mesh`) interpolated over the
+    front-most triangle at each pixel, and a coverage mask; zeros off the mesh.
+
+    Args:
+        vertices: ``(V, 3)`` crop pixels of a crop of side ``size``.
+    """
+    from ..flow.raster import rasterize
+
+    k = side / size
+    raster = rasterize((vertices * k).astype(np.float32), triangles, (side, side))
+    norm = vertices * (2.0 / size) - np.array([1.0, 1.0, 0.0])
+    out = np.zeros((4, side * side), dtype=np.float32)
+    out[:3, raster.flat] = raster.interpolate(norm, triangles).T
+    out[3, raster.flat] = 1.0
+    return out.reshape(4, side, side)
+
+
+class MeshImageEncoder(nn.Module):
+    """Table 3's "GCNs -> CNNs" ablation: the two meshes rendered as images
+    (:func:`render_mesh_image`, 4 channels each) and a strided CNN instead of
+    the graph convolutions. ``(B, V, 3), (B, V, 3) -> (B, latent_dim)``.
+    """
+
+    def __init__(self, config: MotionNetConfig, size: int) -> None:
+        super().__init__()
+        from ..face.topology import face_topology
+
+        self.size = size
+        self.triangles = face_topology().triangles
+        blocks, prev = [], 8
+        for ch in config.encoder_channels:
+            blocks.append(DownBlock(prev, ch))
+            prev = ch
+        self.features = nn.Sequential(*blocks)
+        side = MESH_IMAGE_SIDE // 2 ** len(config.encoder_channels)
+        self.to_latent = nn.Linear(prev * side * side, config.latent_dim)
+
+    def render(self, source_mesh: torch.Tensor, driving_mesh: torch.Tensor) -> torch.Tensor:
+        """``(B, 8, 64, 64)``: ``M_s`` then ``M_d`` as mesh images (no gradient)."""
+        images = []
+        for ms, md in zip(source_mesh.detach().cpu().numpy(), driving_mesh.detach().cpu().numpy()):
+            images.append(np.concatenate([render_mesh_image(ms, self.triangles, self.size), render_mesh_image(md, self.triangles, self.size)]))
+        return torch.from_numpy(np.stack(images)).to(source_mesh.device, source_mesh.dtype)
+
+    def forward(self, source_mesh: torch.Tensor, driving_mesh: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.to_latent(self.features(self.render(source_mesh, driving_mesh)).flatten(1)))
+
+
 class FlowDecoder(nn.Module):
     """``(B, latent_dim) -> (B, 2, S, S)`` flow (or flow residual) in grid units."""
 
@@ -107,11 +162,11 @@ class MotionNet(nn.Module):
 
     def __init__(self, config: MotionNetConfig, hierarchy: MeshHierarchy, size: int) -> None:
         super().__init__()
-        if config.encoder != "gcn":
-            raise ValueError(f"motion encoder '{config.encoder}' is not available (use 'gcn')")
+        if config.encoder not in ("gcn", "cnn"):
+            raise ValueError(f"motion encoder must be 'gcn' or 'cnn', not '{config.encoder}'")
         self.config = config
         self.size = size
-        self.encoder = MeshEncoder(config, hierarchy)
+        self.encoder = MeshEncoder(config, hierarchy) if config.encoder == "gcn" else MeshImageEncoder(config, size)
         self.decoder = FlowDecoder(config, size)
 
     def forward(
@@ -124,8 +179,11 @@ class MotionNet(nn.Module):
         Returns:
             ``(B, S, S, 2)`` backward sampling grid.
         """
-        stacked = torch.cat([normalise_mesh(source_mesh, self.size), normalise_mesh(driving_mesh, self.size)], dim=-1)
-        delta = self.decoder(self.encoder(stacked)).permute(0, 2, 3, 1)
+        if isinstance(self.encoder, MeshImageEncoder):
+            latent = self.encoder(source_mesh, driving_mesh)
+        else:
+            latent = self.encoder(torch.cat([normalise_mesh(source_mesh, self.size), normalise_mesh(driving_mesh, self.size)], dim=-1))
+        delta = self.decoder(latent).permute(0, 2, 3, 1)
         if self.config.flow_prior:
             if prior_grid is None:
                 raise ValueError("this motion net predicts a residual on the geometric flow: pass prior_grid")

@@ -19,6 +19,7 @@ def run_train(
     perceptual: str,
     no_occlusion: bool,
     no_coef_loss: bool,
+    encoder: str,
     resume: bool,
     overwrite: bool,
     checkpoint_every: int,
@@ -53,6 +54,10 @@ def run_train(
     config = load_config(config_name)
     if no_occlusion:
         config = replace(config, reenacting=replace(config.reenacting, occlusion=False))
+    if encoder not in ("gcn", "cnn"):
+        raise InputError(f"--encoder must be gcn or cnn, not '{encoder}'")
+    if encoder != config.motion.encoder:
+        config = replace(config, motion=replace(config.motion, encoder=encoder))
     if no_coef_loss:
         config = replace(config, train=replace(config.train, losses=replace(config.train.losses, coef=0.0)))
     opts = TrainOptions(

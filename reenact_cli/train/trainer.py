@@ -590,7 +590,7 @@ def _write_sample(path: Path, rows: list[list[np.ndarray]]) -> None:
     from ..media.image_io import write_image
     from ..media.visualize import contact_sheet
 
-    labels = [["source", "driver (target)", "output", "warped source"][: len(rows[0])] for _ in rows]
+    labels = [["source", "driver", "output", "warped"][: len(rows[0])] for _ in rows]
     write_image(path, contact_sheet(rows, labels), overwrite=True)
 
 
