@@ -7,7 +7,11 @@ head). So the crop is treated as two layers (DESIGN.md):
 * the *person* (face, hair, neck; MediaPipe selfie segmentation) moves with the
   flow, its alpha warped with it;
 * the *background* stays put; where the person used to be and no longer is,
-  it shows a plate inpainted once per source, not the smeared old head.
+  it shows a plate inpainted once per source, not the smeared old head;
+* off the driving face, source *face* pixels are not shown again: where the
+  head turns away its far cheek passes behind the new silhouette, and the
+  smooth off-face flow would otherwise draw that cheek a second time outside
+  it (a face wider on the far side, which reads as a smaller turn).
 
 Pixels that do not move are passed through exactly (bit-identical).
 """
@@ -21,6 +25,7 @@ import numpy as np
 from ..face.crop import CropTransform
 from ..face.segmentation import PersonSegmenter, face_hull_mask
 from ..face.topology import face_topology
+from ..flow.extend import smoothstep
 from ..flow.geometric import FlowField
 from .mouth import paint_mouth
 
@@ -33,6 +38,11 @@ HEAD_BELOW_CHIN = 0.08
 FACE_FEATHER = 2.5
 #: Pixels by which the person mask is grown to cover its soft fringe.
 HALO = 5
+#: Off the driving face, a pixel that reads the source this many pixels or
+#: more inside the source's face oval shows what lies behind the face (the
+#: plate); the hiding ramps in over the next :data:`HIDDEN_RAMP` pixels.
+HIDDEN_FROM = 1.0
+HIDDEN_RAMP = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ class SourceLayers:
         person_halo: ``person`` dilated by a few pixels (covers its soft fringe).
         background: ``(S, S, 3)`` uint8, the crop with the head inpainted away.
         lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
+        face_depth: ``(S, S)`` float32, how far (pixels) each pixel lies inside
+            the source's face oval (0 outside).
     """
 
     image: np.ndarray
@@ -52,6 +64,7 @@ class SourceLayers:
     person_halo: np.ndarray
     background: np.ndarray
     lip_rgb: np.ndarray
+    face_depth: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,7 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
         halo,
         np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8),
         lip_colour(image, source_vertices),
+        cv2.distanceTransform(hull.astype(np.uint8), cv2.DIST_L2, 3),
     )
 
 
@@ -147,6 +161,15 @@ def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.nd
     m = moving.astype(np.float32)
     r = np.clip(2.0 * (person_halo - warped_alpha), 0.0, 1.0) * m
     return cv2.GaussianBlur(r, (3, 3), 0) * m
+
+
+def hidden_face(face_depth: np.ndarray, source_xy: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """``(h, w)`` in [0, 1]: how much each pixel off the driving ``face`` reads
+    the source's face (1 = well inside the source's face oval). Those pixels
+    show source face that the driving face now hides (the far cheek of a head
+    turning away): the renderer shows what lies behind the head there instead."""
+    depth = _remap(face_depth, source_xy, cv2.BORDER_CONSTANT)
+    return smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
 
 
 def _remap(img: np.ndarray, source_xy: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
@@ -233,10 +256,10 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         src_xy = np.ascontiguousarray(flow.source_xy[ys, xs])
         warped = _remap(layers.image, src_xy)
         _blend_mirror(warped, layers.image, flow.mirror_xy[ys, xs], flow.mirror_weight[ys, xs])
-        a = _remap(layers.person, src_xy)
+        face = flow.face[ys, xs].astype(np.uint8)
+        a = _remap(layers.person, src_xy) * (1.0 - hidden_face(layers.face_depth, src_xy, face))
         # The face is person by definition; its outermost pixels blend softly
         # into what lies around it (they read the source's silhouette).
-        face = flow.face[ys, xs].astype(np.uint8)
         inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
