@@ -43,3 +43,13 @@ def test_nothing_hidden_changes_nothing():
     out, hidden, face = _scene()
     rgb, alpha = behind_fill(out, np.zeros_like(hidden), face)
     assert not alpha.any() and not rgb.any()
+
+
+def test_fill_comes_from_the_person_not_the_background_below():
+    out, hidden, face = _scene()
+    yy, _ = np.mgrid[:96, :96]
+    person = (yy < 70).astype(np.float32)  # below row 70 is background (green)
+    out[(yy >= 70) & (face == 0) & (hidden == 0)] = (40, 120, 40)
+    rgb, _ = behind_fill(out, hidden, face, person)
+    hair = np.array([110, 70, 40])
+    assert np.abs(rgb[(hidden > 0) & (yy >= 70)].astype(int) - hair).max() <= 2

@@ -186,12 +186,15 @@ def hidden_face(face_depth: np.ndarray, source_xy: np.ndarray, face: np.ndarray)
     return smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
 
 
-def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What shows where the source face is now hidden: the region is grown by
     :data:`HIDDEN_GROW` pixels and softened (except against the driving face,
     whose silhouette stays crisp), and filled smoothly (push-pull) from the
     composited ``out`` around it, off the face: the hair, ear or background
-    beside the turned cheek continues behind it. Returns ``(rgb uint8, alpha)``."""
+    beside the turned cheek continues behind it. Where the warped ``person``
+    alpha is given, the fill is taken from the person around the strip (the
+    side of the head lies behind a cheek, not the background below the jaw).
+    Returns ``(rgb uint8, alpha)``."""
     none = np.zeros_like(out), np.zeros_like(hidden)
     if not (hidden > 0.01).any():
         return none
@@ -206,6 +209,8 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray) -> tuple[
         return none
     ys, xs = box
     known = ((alpha[ys, xs] <= 0.0) & (off[ys, xs] > 0)).astype(np.float32)
+    if person is not None and (known * person[ys, xs] > 0.5).sum() >= 16:
+        known *= person[ys, xs]
     if not known.any():
         return none
     fill = np.zeros(out.shape, np.float32)
@@ -315,7 +320,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
-        b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face)
+        b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
         b_alpha *= flow.moving[ys, xs]
         _over(out, b_rgb, b_alpha)
         _over(out, np.ascontiguousarray(mouth_rgb[ys, xs]), np.ascontiguousarray(mouth_alpha[ys, xs]))
