@@ -31,9 +31,12 @@ def test_alpha_zero_is_the_source_and_one_is_drive(reenactor, hopper_source, hop
 
 
 def test_yaw_edit_turns_the_head(reenactor, regressor, faces_dir):
-    # The target is 20 +- 4 degrees. A warp shows most of a turn but
-    # not all (the head's outline stays put): the median over the shared photos
-    # is about 16-17 degrees, so this guards at 14 and never the wrong way.
+    # The acceptance: --yaw +-20 turns the *fitted* yaw of the output
+    # (mesh regression on the output + face-model fit) by 20 +- 4 degrees, as a
+    # median over the shared photos (every third, for speed: about -17.1/+16.8
+    # here, -16.9/+16.6 over all 28). Single photos fall short when the source
+    # is already turned far the same way (down to about 10 degrees), so each is
+    # only held to the right direction and at least half the turn.
     photos = sorted(p for p in (faces_dir / "images").iterdir() if p.is_file())[::3]
     for turn in (-20.0, 20.0):
         seen = []
@@ -41,8 +44,8 @@ def test_yaw_edit_turns_the_head(reenactor, regressor, faces_dir):
             src = reenactor.source(read_image(p), p.name)
             out = reenactor.drive(src, edit_fit(reenactor.model, src.fit, yaw=turn), paste_back=False).crop
             seen.append(measured(reenactor, regressor, out).pose.euler()[0] - src.fit.pose.euler()[0])
-        assert np.all(np.sign(seen) == np.sign(turn)), seen
-        assert abs(np.median(seen)) >= 14.0, (turn, np.median(seen))
+        assert np.all(np.sign(seen) == np.sign(turn)) and np.all(np.abs(seen) >= 0.45 * abs(turn)), seen
+        assert abs(np.median(seen) - turn) <= 4.0, (turn, np.median(seen), seen)
 
 
 @pytest.fixture(scope="module")

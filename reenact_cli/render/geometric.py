@@ -7,7 +7,14 @@ head). So the crop is treated as two layers (DESIGN.md):
 * the *person* (face, hair, neck; MediaPipe selfie segmentation) moves with the
   flow, its alpha warped with it;
 * the *background* stays put; where the person used to be and no longer is,
-  it shows a plate inpainted once per source, not the smeared old head.
+  it shows a plate inpainted once per source, not the smeared old head;
+* off the driving face, source *face* pixels are not shown again: where the
+  head turns away its far cheek passes behind the new silhouette, and the
+  smooth off-face flow would otherwise draw that cheek a second time outside
+  it (a face wider on the far side, which reads as a smaller turn). What
+  shows there instead is the hair, ear or background around that strip,
+  continued smoothly into it (not the precomputed plate, whose colours do not
+  match its surroundings and cut a hard-edged crescent out of the head).
 
 Pixels that do not move are passed through exactly (bit-identical).
 """
@@ -21,6 +28,7 @@ import numpy as np
 from ..face.crop import CropTransform
 from ..face.segmentation import PersonSegmenter, face_hull_mask
 from ..face.topology import face_topology
+from ..flow.extend import push_pull, smoothstep
 from ..flow.geometric import FlowField
 from .mouth import paint_mouth
 
@@ -33,6 +41,16 @@ HEAD_BELOW_CHIN = 0.08
 FACE_FEATHER = 2.5
 #: Pixels by which the person mask is grown to cover its soft fringe.
 HALO = 5
+#: Off the driving face, a pixel that reads the source this many pixels or
+#: more inside the source's face oval shows what lies behind the face (its
+#: surroundings, continued); the hiding ramps in over the next
+#: :data:`HIDDEN_RAMP` pixels.
+HIDDEN_FROM = 1.0
+HIDDEN_RAMP = 2.0
+#: Pixels by which the hidden region is grown outwards (it covers the source
+#: face's own rim, skin that would otherwise outline it) and softened.
+HIDDEN_GROW = 3
+HIDDEN_SOFT = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,8 @@ class SourceLayers:
         person_halo: ``person`` dilated by a few pixels (covers its soft fringe).
         background: ``(S, S, 3)`` uint8, the crop with the head inpainted away.
         lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
+        face_depth: ``(S, S)`` float32, how far (pixels) each pixel lies inside
+            the source's face oval (0 outside).
     """
 
     image: np.ndarray
@@ -52,6 +72,7 @@ class SourceLayers:
     person_halo: np.ndarray
     background: np.ndarray
     lip_rgb: np.ndarray
+    face_depth: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,9 @@ class Rendered:
         revealed: ``(S, S)`` float32, background uncovered by the move (inpainted).
         mouth_rgb, mouth_alpha: the painted mouth layer, uint8 RGB and float32
             alpha (0 where none).
+        behind_rgb, behind_alpha: what shows where the source's face is now
+            hidden behind the driving face's silhouette (the far cheek of a
+            turning head), uint8 RGB and float32 alpha (0 where none).
         unseen: ``(S, S)`` bool, pixels the source never showed.
     """
 
@@ -72,6 +96,8 @@ class Rendered:
     revealed: np.ndarray
     mouth_rgb: np.ndarray
     mouth_alpha: np.ndarray
+    behind_rgb: np.ndarray
+    behind_alpha: np.ndarray
     unseen: np.ndarray
 
 
@@ -125,6 +151,7 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
         halo,
         np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8),
         lip_colour(image, source_vertices),
+        cv2.distanceTransform(hull.astype(np.uint8), cv2.DIST_L2, 3),
     )
 
 
@@ -149,6 +176,48 @@ def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.nd
     return cv2.GaussianBlur(r, (3, 3), 0) * m
 
 
+def hidden_face(face_depth: np.ndarray, source_xy: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """``(h, w)`` in [0, 1]: how much each pixel off the driving ``face`` reads
+    the source's face (1 = well inside the source's face oval). Those pixels
+    show source face that the driving face now hides (the far cheek of a head
+    turning away): the renderer shows what lies around them there instead
+    (:func:`behind_fill`)."""
+    depth = _remap(face_depth, source_xy, cv2.BORDER_CONSTANT)
+    return smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
+
+
+def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """What shows where the source face is now hidden: the region is grown by
+    :data:`HIDDEN_GROW` pixels and softened (except against the driving face,
+    whose silhouette stays crisp), and filled smoothly (push-pull) from the
+    composited ``out`` around it, off the face: the hair, ear or background
+    beside the turned cheek continues behind it. Where the warped ``person``
+    alpha is given, the fill is taken from the person around the strip (the
+    side of the head lies behind a cheek, not the background below the jaw).
+    Returns ``(rgb uint8, alpha)``."""
+    none = np.zeros_like(out), np.zeros_like(hidden)
+    if not (hidden > 0.01).any():
+        return none
+    k = 2 * HIDDEN_GROW + 1
+    grown = cv2.dilate(hidden, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    soft = cv2.GaussianBlur(grown, (0, 0), HIDDEN_SOFT)
+    off = 1.0 - face.astype(np.float32)
+    alpha = np.maximum(hidden, soft) * off
+    alpha[alpha < 0.02] = 0.0
+    box = _active_box(alpha > 0.0, margin=4 * k)
+    if box is None:
+        return none
+    ys, xs = box
+    known = ((alpha[ys, xs] <= 0.0) & (off[ys, xs] > 0)).astype(np.float32)
+    if person is not None and (known * person[ys, xs] > 0.5).sum() >= 16:
+        known *= person[ys, xs]
+    if not known.any():
+        return none
+    fill = np.zeros(out.shape, np.float32)
+    fill[ys, xs] = push_pull(out[ys, xs].astype(np.float32), known)
+    return np.clip(fill + 0.5, 0, 255).astype(np.uint8), alpha.astype(np.float32)
+
+
 def _remap(img: np.ndarray, source_xy: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
     # Our pixel centres are at +0.5; OpenCV's at integers.
     return cv2.remap(img, source_xy[:, :, 0] - 0.5, source_xy[:, :, 1] - 0.5, cv2.INTER_LINEAR, borderMode=border)
@@ -162,26 +231,35 @@ def composite(
     plate: np.ndarray,
     mouth_rgb: np.ndarray | None = None,
     mouth_alpha: np.ndarray | None = None,
+    behind_rgb: np.ndarray | None = None,
+    behind_alpha: np.ndarray | None = None,
 ) -> np.ndarray:
     """Layer composite at any resolution; images uint8 ``(h, w, 3)``, weights
     float32 ``(h, w)`` in [0, 1]; returns uint8.
 
     ``out = alpha * warped + (1 - alpha) * background``, where the background is
     the canvas except where ``revealed`` (then the inpainted ``plate``), then
-    the painted mouth on top. Where ``warped == canvas`` and nothing is revealed
+    what shows behind a hidden cheek (``behind_*``) and the painted mouth on top. Where ``warped == canvas`` and nothing is revealed
     the canvas comes back bit for bit.
     """
     background = canvas
     if revealed.any():
         background = cv2.blendLinear(canvas, plate, 1.0 - revealed, revealed)
     out = cv2.blendLinear(background, warped, 1.0 - alpha, alpha)
-    if mouth_alpha is not None and mouth_rgb is not None:
-        box = _active_box(mouth_alpha > 0, margin=0)
-        if box is not None:
-            ys, xs = box
-            m = np.ascontiguousarray(mouth_alpha[ys, xs])
-            out[ys, xs] = cv2.blendLinear(np.ascontiguousarray(out[ys, xs]), np.ascontiguousarray(mouth_rgb[ys, xs]), 1.0 - m, m)
+    _over(out, behind_rgb, behind_alpha)
+    _over(out, mouth_rgb, mouth_alpha)
     return out
+
+
+def _over(out: np.ndarray, rgb: np.ndarray | None, alpha: np.ndarray | None) -> None:
+    """Blend, in place, the layer ``rgb`` with weight ``alpha`` over ``out``."""
+    if rgb is None or alpha is None:
+        return
+    box = _active_box(alpha > 0, margin=0)
+    if box is not None:
+        ys, xs = box
+        m = np.ascontiguousarray(alpha[ys, xs])
+        out[ys, xs] = cv2.blendLinear(np.ascontiguousarray(out[ys, xs]), np.ascontiguousarray(rgb[ys, xs]), 1.0 - m, m)
 
 
 def _active_box(mask: np.ndarray, margin: int = 2) -> tuple[slice, slice] | None:
@@ -226,6 +304,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     image = layers.image.copy()
     alpha = layers.person.copy()
     revealed = np.zeros((size, size), dtype=np.float32)
+    behind_rgb, behind_alpha = np.zeros_like(image), np.zeros_like(revealed)
     mouth_rgb, mouth_alpha = paint_mouth(flow.mouth, flow.mouth_ut, layers.lip_rgb)
     box = _active_box(flow.moving | flow.mouth)
     if box is not None:
@@ -233,25 +312,23 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         src_xy = np.ascontiguousarray(flow.source_xy[ys, xs])
         warped = _remap(layers.image, src_xy)
         _blend_mirror(warped, layers.image, flow.mirror_xy[ys, xs], flow.mirror_weight[ys, xs])
+        face = flow.face[ys, xs].astype(np.uint8)
         a = _remap(layers.person, src_xy)
         # The face is person by definition; its outermost pixels blend softly
         # into what lies around it (they read the source's silhouette).
-        face = flow.face[ys, xs].astype(np.uint8)
         inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
-        image[ys, xs] = composite(
-            np.ascontiguousarray(layers.image[ys, xs]),
-            warped,
-            a,
-            r,
-            np.ascontiguousarray(layers.background[ys, xs]),
-            np.ascontiguousarray(mouth_rgb[ys, xs]),
-            np.ascontiguousarray(mouth_alpha[ys, xs]),
-        )
+        out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
+        b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
+        b_alpha *= flow.moving[ys, xs]
+        _over(out, b_rgb, b_alpha)
+        _over(out, np.ascontiguousarray(mouth_rgb[ys, xs]), np.ascontiguousarray(mouth_alpha[ys, xs]))
+        image[ys, xs] = out
         alpha[ys, xs], revealed[ys, xs] = a, r
-    unseen = flow.unseen | (revealed > 0.25)
-    return Rendered(image, alpha, revealed, mouth_rgb, mouth_alpha, unseen)
+        behind_rgb[ys, xs], behind_alpha[ys, xs] = b_rgb, b_alpha
+    unseen = flow.unseen | (revealed > 0.25) | (behind_alpha > 0.25)
+    return Rendered(image, alpha, revealed, mouth_rgb, mouth_alpha, behind_rgb, behind_alpha, unseen)
 
 
 #: Rows of the frame composited at a time by :func:`paste_back` (bounds memory).
@@ -305,5 +382,7 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
             up(layers.background),
             up(rendered.mouth_rgb),
             up(rendered.mouth_alpha),
+            up(rendered.behind_rgb),
+            up(rendered.behind_alpha),
         )
     return out
