@@ -19,6 +19,29 @@ from .demo import demo_portrait
 STAGES = ("mesh_regression", "fit_compose", "flow", "render", "total")
 
 
+def machine_load() -> float:
+    """The 1-minute load average (0 where the OS does not say). Timings taken
+    while other processes compete for the cores are not comparable: PyTorch's
+    threads slow down many times over when the cores are oversubscribed."""
+    import os
+
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def load_warning(load: float, threads: int) -> str | None:
+    """A line to print when the machine was busy during the benchmark."""
+    import os
+
+    cores = os.cpu_count() or 1
+    if load > 0.5 * cores:
+        return (f"warning: the machine was busy (load average {load:.1f} on {cores} cores, {threads} torch threads): "
+                "these timings are not comparable; rerun on an idle machine")
+    return None
+
+
 @dataclass(frozen=True)
 class BenchResult:
     """Median and 90th-percentile milliseconds per stage."""
@@ -29,6 +52,7 @@ class BenchResult:
     p90_ms: dict[str, float]
     paste_ms: float
     threads: int
+    load_average: float = 0.0
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, indent=1)
@@ -78,7 +102,7 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
             bar.advance(task)
     med = {k: float(np.median(v)) for k, v in samples.items()}
     p90 = {k: float(np.percentile(v, 90)) for k, v in samples.items()}
-    return BenchResult(size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads())
+    return BenchResult(size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads(), machine_load())
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 from ..face.regress import MeshRegressor
 from ..media.image_io import read_image
 from ..pipeline import PipelineConfig, Reenactor
+from .bench import machine_load
 from .console import progress
 from .demo import demo_portrait
 
@@ -42,6 +43,7 @@ class LearnedBenchResult:
     median_ms: dict[str, float]
     p90_ms: dict[str, float]
     parameters: dict[str, int]
+    load_average: float = 0.0
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -160,6 +162,7 @@ def run_learned_bench(
         {key: float(np.median(v)) for key, v in samples.items()},
         {key: float(np.percentile(v, 90)) for key, v in samples.items()},
         params,
+        machine_load(),
     )
 
 
