@@ -141,11 +141,16 @@ class FaceModel:
         Hair and ears ride on the skull; below the nose tip lie the lips, chin
         and jaw line, which the mandible and the lip muscles move whatever the
         skull does. With them in the fit, a pout or a dropped jaw reads as a
-        head pitch and a change of scale (on ``liveportrait_d18``, a still head
-        saying "ooh" gave 2.6 degrees and +3.5 %), and the warp carried hair
-        and collar with that false motion: several pixels at the head's outline,
-        enough to lose to simply repeating the first frame. The face itself still
-        follows the mesh; only the off-face extension uses these weights.
+        head rotation and a change of scale (on ``liveportrait_d18``, a still
+        head saying "ooh" gave a fitted 2.6 degrees and +3.5 % while the hair,
+        registered in the image, moved under 2 pixels), and the warp carried
+        hair and collar with that false motion: several pixels at the head's
+        outline, enough to lose to simply repeating the first frame. The face
+        itself still follows the mesh; only the off-face extension uses these
+        weights. Known limit: MediaPipe's upper-face landmarks are not wholly
+        still either (the forehead rides with the brows, and the face model's
+        expression basis carries some of that), so an expression edit can
+        still move the outline a little.
         """
         cached = self.__dict__.get("_skull_cache")
         if cached is None:
