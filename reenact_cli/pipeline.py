@@ -210,7 +210,7 @@ class Reenactor:
         self.model = face_model or load_face_model(config.face_model)
         if generator is None and config.checkpoint is not None:
             generator = self._learned_generator(config.checkpoint)
-        self.generator = generator or GeometricGenerator(config.flow, self.model.pose_weights, self.model.mirror)
+        self.generator = generator or GeometricGenerator(config.flow, self.model.skull_weights, self.model.mirror)
         self._source_regressor = MeshRegressor(static=True)
         self._driver_regressor = self._source_regressor if static else MeshRegressor(static=False, max_faces=1)
 
@@ -227,7 +227,7 @@ class Reenactor:
         from .models.checkpoint import load_generator
 
         net, ckpt = load_generator(checkpoint, self.model, self.device)
-        return LearnedPipelineGenerator(net, self.device, self.config.flow, self.model.pose_weights, self.model.mirror, ckpt)
+        return LearnedPipelineGenerator(net, self.device, self.config.flow, self.model.skull_weights, self.model.mirror, ckpt)
 
     def source(self, image: np.ndarray, name: str = "source") -> SourceFace:
         """Find, crop, fit and prepare the source face."""

@@ -133,6 +133,35 @@ class FaceModel:
         return np.array([ears[0], ears[1], centre[2] + PIVOT_DEPTH * (ears[2] - centre[2])])
 
     @property
+    def skull_weights(self) -> np.ndarray:
+        """``(468,)`` weights for the rigid motion of everything *off* the face
+        (hair, ears, the head's outline): :attr:`pose_weights` on the vertices
+        at or above the nose tip (vertex 1), zero on those below it.
+
+        Hair and ears ride on the skull; below the nose tip lie the lips, chin
+        and jaw line, which the mandible and the lip muscles move whatever the
+        skull does. With them in the fit, a pout or a dropped jaw reads as a
+        head rotation and a change of scale (on ``liveportrait_d18``, a still
+        head saying "ooh" gave a fitted 2.6 degrees and +3.5 % while the hair,
+        registered in the image, moved under 2 pixels), and the warp carried
+        hair and collar with that false motion: several pixels at the head's
+        outline, enough to lose to simply repeating the first frame. The face
+        itself still follows the mesh; only the off-face extension uses these
+        weights. Known limit: MediaPipe's upper-face landmarks are not wholly
+        still either (the forehead rides with the brows, and the face model's
+        expression basis carries some of that), so an expression edit can
+        still move the outline a little.
+        """
+        cached = self.__dict__.get("_skull_cache")
+        if cached is None:
+            nose, chin = self.mean[1].astype(np.float64), self.mean[152].astype(np.float64)
+            down = (chin - nose) / max(float(np.linalg.norm(chin - nose)), 1e-12)
+            below = (self.mean.astype(np.float64) - nose) @ down > 0.0
+            cached = np.where(below, 0.0, self.pose_weights).astype(np.float32)
+            object.__setattr__(self, "_skull_cache", cached)
+        return cached
+
+    @property
     def mirror(self) -> np.ndarray:
         """``(468,)`` left/right mirror partner of each vertex (see
         :func:`~reenact_cli.face.topology.mirror_indices`)."""

@@ -98,7 +98,7 @@ def run_learned_bench(
         cfg = load_config(model_config)
         net = LearnedGenerator(cfg, face_model).to(device).eval()
         name = f"{cfg.name} (untrained)"
-    gen = LearnedPipelineGenerator(net, device, config.flow, face_model.pose_weights, face_model.mirror)
+    gen = LearnedPipelineGenerator(net, device, config.flow, face_model.skull_weights, face_model.mirror)
     r = Reenactor(config, generator=gen, face_model=face_model)
     src_img = read_image(source if source is not None else demo_portrait())
     src = r.source(src_img, "source")

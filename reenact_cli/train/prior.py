@@ -23,7 +23,7 @@ class WithFlowPrior(torch.utils.data.Dataset):
     def __init__(self, pairs, model: FaceModel, flow_config: GeometricFlowConfig = GeometricFlowConfig()) -> None:
         self.pairs = pairs
         self.flow_config = flow_config
-        self.rigid_weights = model.pose_weights
+        self.rigid_weights = model.skull_weights
         self.mirror = model.mirror
         self.size = pairs.size
 
