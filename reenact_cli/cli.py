@@ -469,9 +469,11 @@ def train(
     from .tasks.train import run_train
 
     run_train(
-        dataset, output, config, stage, steps, batch_size, device, regressor, vgg_weights, perceptual,
-        no_occlusion, no_coef_loss, encoder, resume, overwrite, checkpoint_every, sample_every, log_every, seed,
-        workers, amp, face_model,
+        config, no_occlusion, no_coef_loss, encoder,
+        dataset=dataset, run_dir=output, stage=stage, steps=steps, batch_size=batch_size, device=device,
+        regressor=regressor, perceptual=perceptual, vgg_weights=vgg_weights, resume=resume, overwrite=overwrite,
+        checkpoint_every=checkpoint_every, sample_every=sample_every, log_every=log_every, seed=seed,
+        workers=workers, amp=amp, face_model=face_model,
     )
 
 

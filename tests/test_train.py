@@ -44,8 +44,6 @@ def loss_series(run: Path, key: str) -> list[float]:
 def opts(dataset: Path, run: Path, **kw) -> TrainOptions:
     base = dict(steps=30, perceptual="random", workers=0, log_every=1, sample_every=0, checkpoint_every=1000, device="cpu")
     base.update(kw)
-    if base["sample_every"] == 0:
-        base["sample_every"] = base["steps"] + 1
     return TrainOptions(dataset, run, tiny(), **base)
 
 

@@ -89,7 +89,6 @@ class LearnedPipelineGenerator:
         self.mirror = mirror
         self.checkpoint = checkpoint
         self.model_size = generator.config.size
-        self.timings: dict[str, float] = {}
 
     @torch.no_grad()
     def prepare(self, crop_image: np.ndarray, source_mesh: np.ndarray) -> LearnedSource:
@@ -100,9 +99,11 @@ class LearnedPipelineGenerator:
         """The geometric flow at the pipeline's side (the motion net's prior)."""
         return geometric_flow(source_mesh, driving_mesh, size, self.flow_config, self.rigid_weights, self.mirror)
 
-    @torch.no_grad()
-    def run(self, prepared: LearnedSource, source_mesh: np.ndarray, driving_mesh: np.ndarray, prior: FlowField) -> GeneratedFrame:
-        """The network's forward pass for one driving mesh."""
+    def inputs(
+        self, prepared: LearnedSource, source_mesh: np.ndarray, driving_mesh: np.ndarray, prior: FlowField
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The network's inputs at its own side ``s``: the prior grid
+        ``(1, s, s, 2)`` and both meshes ``(1, V, 3)`` scaled from the crop."""
         size, s = prepared.crop_image.shape[0], self.model_size
         k = s / size
         grid = torch.from_numpy(pixels_to_grid(prior.source_xy, size, size)).to(self.device).unsqueeze(0)
@@ -110,6 +111,12 @@ class LearnedPipelineGenerator:
             grid = resize_grid(grid, s)
         ms = torch.from_numpy(source_mesh[:, :3] * k).float().to(self.device).unsqueeze(0)
         md = torch.from_numpy(driving_mesh[:, :3] * k).float().to(self.device).unsqueeze(0)
+        return grid, ms, md
+
+    @torch.no_grad()
+    def run(self, prepared: LearnedSource, source_mesh: np.ndarray, driving_mesh: np.ndarray, prior: FlowField) -> GeneratedFrame:
+        """The network's forward pass for one driving mesh."""
+        grid, ms, md = self.inputs(prepared, source_mesh, driving_mesh, prior)
         return self.net(prepared.image, ms, md, grid, prepared.features)
 
     def generate(self, prepared: LearnedSource, source_mesh: np.ndarray, driving_mesh: np.ndarray) -> GeneratorOutput:

@@ -18,6 +18,7 @@ one line that says what is wrong and what to do.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,15 @@ if TYPE_CHECKING:
 
 FORMAT = "reenact-checkpoint"
 FORMAT_VERSION = 1
+
+
+def tensors_fingerprint(named: Iterable[tuple[str, torch.Tensor]]) -> str:
+    """16 hex digits over named tensors (names and float32 values, in name order)."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(named, key=lambda item: item[0]):
+        h.update(name.encode())
+        h.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -62,11 +72,7 @@ class Checkpoint:
 
     def fingerprint(self) -> str:
         """16 hex digits identifying the generator's weights (for eval reports)."""
-        h = hashlib.sha256()
-        for name, tensor in sorted(self.modules.get("generator", {}).items()):
-            h.update(name.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()[:16]
+        return tensors_fingerprint(self.modules.get("generator", {}).items())
 
     def check_face_model(self, model: FaceModel) -> None:
         """Raise if ``model`` is not the face model these weights were trained with."""

@@ -128,7 +128,6 @@ class TrainConfig:
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     batch_size: int = 4
-    critic_steps: int = 1
     losses: LossWeights = field(default_factory=LossWeights)
 
 

@@ -81,16 +81,15 @@ def run_learned_bench(
     """
     import torch
 
-    from ..models.adapter import LearnedPipelineGenerator, image_to_tensor
+    from ..face.model import load_face_model
+    from ..models.adapter import LearnedPipelineGenerator
     from ..models.checkpoint import load_generator
     from ..models.config import load_config
     from ..models.generator import LearnedGenerator, parameter_counts
-    from ..conventions import pixels_to_grid
-    from ..face.model import load_face_model
+    from ..pipeline import resolve_device
 
     face_model = load_face_model(config.face_model)
-    r0 = Reenactor(config, generator=_Placeholder(), face_model=face_model)
-    device = r0.device
+    device = resolve_device(config.device)
     if config.checkpoint is not None:
         net, _ = load_generator(config.checkpoint, face_model, device)
         name = f"checkpoint ({net.config.name})"
@@ -98,7 +97,7 @@ def run_learned_bench(
         cfg = load_config(model_config)
         net = LearnedGenerator(cfg, face_model).to(device).eval()
         name = f"{cfg.name} (untrained)"
-    gen = LearnedPipelineGenerator(net, device, config.flow, face_model.skull_weights, face_model.mirror)
+    gen = LearnedPipelineGenerator(net, device, config.flow, face_model.pose_weights, face_model.mirror)
     r = Reenactor(config, generator=gen, face_model=face_model)
     src_img = read_image(source if source is not None else demo_portrait())
     src = r.source(src_img, "source")
@@ -107,9 +106,6 @@ def run_learned_bench(
     else:
         frame = np.ascontiguousarray(src.face.image[:, ::-1])
     tracker = MeshRegressor(static=False, max_faces=1)
-    s = net.config.size
-    size = config.size
-    k = s / size
 
     def sync() -> float:
         if device == "cuda":
@@ -126,20 +122,14 @@ def run_learned_bench(
             fit = r.model.fit(meshes[0].vertices)
             m_d = r.model.compose(src.fit, fit)
             t2 = time.perf_counter()
-            prior = gen.prior(src.mesh, m_d, size)
-            grid = torch.from_numpy(pixels_to_grid(prior.source_xy, size, size)).to(device).unsqueeze(0)
-            if s != size:
-                from ..models.reenacting import resize_grid
-
-                grid = resize_grid(grid, s)
-            ms = torch.from_numpy(src.mesh * k).float().to(device).unsqueeze(0)
-            md = torch.from_numpy(m_d * k).float().to(device).unsqueeze(0)
+            prior = gen.prior(src.mesh, m_d, config.size)
+            grid, ms, md = gen.inputs(src.prepared, src.mesh, m_d, prior)
             t3 = sync()
             flow = net.motion_net(ms, md, grid)
             t4 = sync()
-            warped, occ, mask = net.reenacting.occlusion(src.prepared.image, flow)
+            _, occ, mask = net.reenacting.occlusion(src.prepared.image, flow)
             t5 = sync()
-            feats = net.reenacting.encode(image_to_tensor(src.face.image, s, device))
+            feats = net.reenacting.encode(src.prepared.image)
             t6 = sync()
             net.reenacting.render(feats, flow, occ, mask)
             t7 = sync()
@@ -154,7 +144,7 @@ def run_learned_bench(
     return LearnedBenchResult(
         name,
         str(config.checkpoint) if config.checkpoint else None,
-        s,
+        net.config.size,
         device,
         _device_name(device),
         torch.get_num_threads(),
@@ -164,9 +154,3 @@ def run_learned_bench(
         params,
         machine_load(),
     )
-
-
-class _Placeholder:
-    """Stands in for a generator while the Reenactor resolves the device."""
-
-    name = "placeholder"

@@ -74,15 +74,6 @@ def barrier(ctx: DistContext) -> None:
         dist.barrier()
 
 
-def all_agree(ctx: DistContext, flag: bool) -> bool:
-    """True on every rank only if ``flag`` is true on every rank."""
-    if not ctx.distributed:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=ctx.device if ctx.device.startswith("cuda") else "cpu")
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return bool(t.item() > 0.5)
-
-
 def mean_over_ranks(ctx: DistContext, values: dict[str, float]) -> dict[str, float]:
     """Average scalar logs over ranks (for honest logging)."""
     if not ctx.distributed or not values:

@@ -37,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ..errors import InputError, OutputError, ReenactError
 from ..face.model import FaceModel, load_face_model
-from ..models.checkpoint import Checkpoint, load_checkpoint, make_checkpoint, save_checkpoint
+from ..models.checkpoint import Checkpoint, load_checkpoint, make_checkpoint, save_checkpoint, tensors_fingerprint
 from ..models.config import ModelConfig
 from ..models.critic import Critic
 from ..models.generator import LearnedGenerator
@@ -80,7 +80,8 @@ class TrainOptions:
         vgg_weights: torchvision-format VGG19 state dict.
         resume: continue ``run_dir/last.pt``.
         overwrite: start over in a run folder that already holds a run.
-        checkpoint_every, sample_every, log_every: in steps.
+        checkpoint_every, sample_every, log_every: in steps (``sample_every``
+            0: one sheet at the end only).
         seed: of the weights' initialisation and of the pairing.
         workers: data-loading processes per training process.
         amp: bfloat16 autocast on CUDA (ignored on CPU).
@@ -120,7 +121,6 @@ class TrainSummary:
     device: str
     checkpoint: Path
     last_losses: dict[str, float] = field(default_factory=dict)
-    first_losses: dict[str, float] = field(default_factory=dict)
 
     @property
     def steps_per_second(self) -> float:
@@ -137,10 +137,6 @@ class TrainSummary:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, DDP) else module
 
 
 def _to(batch: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
@@ -179,14 +175,7 @@ def weights_fingerprint(modules: dict[str, nn.Module]) -> str:
     """16 hex digits over every learned parameter (to compare ranks). Buffers
     are left out: BatchNorm's running statistics follow each rank's own
     batches under DDP; the checkpoint holds rank 0's."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name, module in sorted(modules.items()):
-        for key, tensor in sorted(module.named_parameters()):
-            h.update(f"{name}.{key}".encode())
-            h.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    return tensors_fingerprint((f"{name}.{key}", t) for name, m in modules.items() for key, t in m.named_parameters())
 
 
 def dataset_statistics(dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,7 +251,6 @@ class GeneratorStage:
         from .vgg import perceptual_network
 
         cfg = opts.config
-        self.cfg = cfg
         self.ctx = ctx
         self.weights = cfg.train.losses
         self.generator = LearnedGenerator(cfg, model).to(ctx.device)
@@ -324,7 +312,7 @@ class GeneratorStage:
         return {"critic": wasserstein + self.weights.gp * penalty, "wasserstein": wasserstein, "gp": penalty}
 
     def step(self, step: int, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        from .losses import feature_matching_loss
+        from .losses import feature_matching_loss, generator_adversarial_loss
 
         self.g.train()
         self.d.train()
@@ -347,10 +335,10 @@ class GeneratorStage:
                     _, real_feats = critic(real)
             rec = self.perceptual(fake, real)
             fm = feature_matching_loss([f.float() for f in real_feats], [f.float() for f in fake_feats])
-            adv = -fake_score.float().mean()
+            adv = generator_adversarial_loss(fake_score.float())
             coef = self._coefficient_loss(batch, fake) if self.regressor is not None else fake.new_zeros(())
             w = self.weights
-            total = w.rec * rec + w.fm * fm + w.coef * coef + w.adv * adv
+            total = w.generator_total(rec, coef, fm, adv)
             g_losses = {"rec": rec, "fm": fm, "coef": coef, "adv": adv, "total": total}
             check_finite(step, g_losses)
             self.opt_g.zero_grad(set_to_none=True)
@@ -363,19 +351,19 @@ class GeneratorStage:
         return logs
 
     def _coefficient_loss(self, batch: dict[str, torch.Tensor], fake: torch.Tensor) -> torch.Tensor:
-        """Eq. 6 with the frozen regressor: identity of the output vs the source,
-        expression and pose vs the driver, each group in the regressor's
-        standardised units (mean over components, then over the batch)."""
+        """Eq. 6 with the frozen regressor: identity of the output vs the
+        regressor's reading of the source, expression and pose vs its reading
+        of the driver, all in the regressor's standardised units."""
+        from .losses import coefficient_loss
+
         reg = self.regressor
+
+        def read(images: torch.Tensor) -> dict[str, torch.Tensor]:
+            return reg.split(reg.standardised(images))
+
         with torch.no_grad():
-            src = reg.standardised(batch["source"])
-            drv = reg.standardised(batch["driver"])
-        out = reg.standardised(fake)
-        i0, i1 = POSE_DIM, POSE_DIM + reg.num_id
-        pose = (out[:, :i0] - drv[:, :i0]).abs().mean()
-        c_id = (out[:, i0:i1] - src[:, i0:i1]).abs().mean()
-        c_exp = (out[:, i1:] - drv[:, i1:]).abs().mean()
-        return pose + c_id + c_exp
+            src, drv = read(batch["source"]), read(batch["driver"])
+        return coefficient_loss(read, fake, {"c_id": src["c_id"], "c_exp": drv["c_exp"], "pose": drv["pose"]})
 
     @torch.no_grad()
     def sample(self, batch: dict[str, torch.Tensor]) -> list[list[np.ndarray]]:
@@ -538,8 +526,6 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
             batch = _to(batch, ctx.device)
             losses = stage.step(step, batch)
             step += 1
-            if step == first_step + 1:
-                summary.first_losses = distributed.mean_over_ranks(ctx, losses)
             if step % opts.log_every == 0 or step == opts.steps:
                 avg = distributed.mean_over_ranks(ctx, losses)
                 summary.last_losses = avg
@@ -550,7 +536,7 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
                         fh.write(json.dumps(record) + "\n")
                     shown = "  ".join(f"{k} {v:.3g}" for k, v in list(avg.items())[:4])
                     bar_ctx.update(task, description=f"training {opts.stage}  {shown}")
-            if ctx.is_main and opts.sample_every > 0 and (step % opts.sample_every == 0 or step == opts.steps):
+            if ctx.is_main and ((opts.sample_every > 0 and step % opts.sample_every == 0) or step == opts.steps):
                 rows = stage.sample(batch)
                 if rows:
                     _write_sample(opts.run_dir / "samples" / f"step_{step:07d}.png", rows)
