@@ -369,7 +369,9 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     weight = weight * smoothstep(edge[:, None] / band) * smoothstep(edge[None, :] / band)
     coarse_disp = (rigid_disp + nonrigid) * weight[:, :, None]
     out = cv2.resize(coarse_disp, (size, size), interpolation=cv2.INTER_LINEAR)
-    face_disp = at_pixels[:, :2] - pixel_centres(size, size).reshape(-1, 2)[flat]
+    face_disp = at_pixels[:, :2].copy()
+    face_disp[:, 0] -= cols.astype(np.float32) + 0.5
+    face_disp[:, 1] -= rows.astype(np.float32) + 0.5
     # Within a few pixels of the face, blend from the nearest face pixel's
     # displacement to the coarse field, so the face edge has no seam.
     if EXTENSION_STEP > 1:
@@ -403,5 +405,6 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     # Moving: displacement of 1/64 pixel or more. OpenCV's remap rounds
     # positions to 1/32 pixel, so below half of that it reads the pixel itself
     # and the pixel is passed through unchanged.
-    moving = (np.abs(out) >= 1.0 / 64.0).any(axis=2)
+    # (Per-component maximum: numpy's any() over a length-2 axis is ~20x slower.)
+    moving = np.maximum(np.abs(out[:, :, 0]), np.abs(out[:, :, 1])) >= 1.0 / 64.0
     return out, moving

@@ -218,9 +218,23 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     return np.clip(fill + 0.5, 0, 255).astype(np.uint8), alpha.astype(np.float32)
 
 
-def _remap(img: np.ndarray, source_xy: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+SamplingMaps = tuple[np.ndarray, np.ndarray]
+
+
+def sampling_maps(source_xy: np.ndarray) -> SamplingMaps:
+    """OpenCV's fixed-point form of a ``(h, w, 2)`` read position field, for
+    sampling several images at the same positions. Bilinear ``cv2.remap``
+    rounds float positions to 1/32 pixel internally, so reading through these
+    maps gives bit-identical results, without converting once per image."""
     # Our pixel centres are at +0.5; OpenCV's at integers.
-    return cv2.remap(img, source_xy[:, :, 0] - 0.5, source_xy[:, :, 1] - 0.5, cv2.INTER_LINEAR, borderMode=border)
+    return cv2.convertMaps(np.ascontiguousarray(source_xy, dtype=np.float32) - 0.5, None, cv2.CV_16SC2)
+
+
+def _remap(img: np.ndarray, source_xy: np.ndarray | SamplingMaps, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    """Bilinear read of ``img`` at ``source_xy`` (``(h, w, 2)`` pixels, or
+    :func:`sampling_maps` of them)."""
+    fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
+    return cv2.remap(img, fixed, frac, cv2.INTER_LINEAR, borderMode=border)
 
 
 def composite(
@@ -309,7 +323,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     box = _active_box(flow.moving | flow.mouth)
     if box is not None:
         ys, xs = box
-        src_xy = np.ascontiguousarray(flow.source_xy[ys, xs])
+        src_xy = sampling_maps(flow.source_xy[ys, xs])
         warped = _remap(layers.image, src_xy)
         _blend_mirror(warped, layers.image, flow.mirror_xy[ys, xs], flow.mirror_weight[ys, xs])
         face = flow.face[ys, xs].astype(np.uint8)
