@@ -68,7 +68,9 @@ class Raster:
     def evaluate(self, maps: np.ndarray) -> np.ndarray:
         """Per-triangle affine ``maps (T, 3, C)`` (from :func:`linear_maps`) at the
         covered pixels: ``(P, C)`` float32. Equivalent to :meth:`interpolate`, faster."""
-        m = maps[self.ids]  # (P, 3, C)
+        t, _, c = maps.shape
+        # np.take on the flattened maps gathers about twice as fast as maps[ids].
+        m = np.take(maps.reshape(t, 3 * c), self.ids, axis=0).reshape(-1, 3, c)  # (P, 3, C)
         x = (self.cols.astype(np.float32) + 0.5)[:, None]
         y = (self.rows.astype(np.float32) + 0.5)[:, None]
         return x * m[:, 0] + y * m[:, 1] + m[:, 2]
