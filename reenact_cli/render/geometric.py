@@ -206,6 +206,35 @@ def hidden_face(face_depth: np.ndarray, source_xy: np.ndarray, face: np.ndarray)
     return smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
 
 
+def skin_likeness(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """``(h, w)`` float32 in [0, 1 - :data:`BEHIND_SKIN_FLOOR`]: how much each
+    pixel of the uint8 ``rgb (h, w, 3)`` looks like the skin of the ``face``
+    pixels (bool ``(h, w)``): a Gaussian of its Mahalanobis distance to their
+    colours (sampled every :data:`BEHIND_SKIN_STEP` rows and columns), in
+    units of :data:`BEHIND_SKIN_SIGMA`. All zero when fewer than 16 face
+    pixels are sampled."""
+    step = BEHIND_SKIN_STEP
+    skin = rgb[::step, ::step][face[::step, ::step]].astype(np.float64)
+    if len(skin) < 16:
+        return np.zeros(rgb.shape[:2], np.float32)
+    cov, mean = cv2.calcCovarMatrix(skin, None, cv2.COVAR_NORMAL | cv2.COVAR_ROWS | cv2.COVAR_SCALE)
+    cov += BEHIND_SKIN_NOISE**2 * np.eye(3)
+    mean = mean[0]
+    # d' C^-1 d = |L^-1 d|^2 with C = L L': whiten with one affine cv2.transform.
+    white = np.linalg.inv(np.linalg.cholesky(cov))
+    y = cv2.transform(rgb.astype(np.float32), np.hstack([white, -(white @ mean)[:, None]]).astype(np.float32))
+    d2 = cv2.transform(cv2.multiply(y, y), np.full((1, 3), -0.5 / BEHIND_SKIN_SIGMA**2, np.float32))
+    return cv2.exp(d2) * np.float32(1.0 - BEHIND_SKIN_FLOOR)
+
+
+def occlusion_shade(face: np.ndarray) -> np.ndarray:
+    """``(h, w)`` float32 factor in [1 - :data:`BEHIND_SHADE`, 1] for what lies
+    behind the silhouette of ``face`` (bool ``(h, w)``): darkest next to the
+    face, fading with the distance (pixels) from it."""
+    dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3)
+    return 1.0 - BEHIND_SHADE * cv2.exp(dist * np.float32(-1.0 / BEHIND_SHADE_WIDTH))
+
+
 def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What shows where the source face is now hidden: the region is grown by
     :data:`HIDDEN_GROW` pixels and softened (except against the driving face,
@@ -242,35 +271,6 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     shade = occlusion_shade(face_box)
     fill[ys, xs] = cv2.multiply(push_pull(out[ys, xs].astype(np.float32), known), cv2.merge([shade, shade, shade]))
     return np.clip(fill + 0.5, 0, 255).astype(np.uint8), alpha.astype(np.float32)
-
-
-def skin_likeness(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
-    """``(h, w)`` float32 in [0, 1 - :data:`BEHIND_SKIN_FLOOR`]: how much each
-    pixel of the uint8 ``rgb (h, w, 3)`` looks like the skin of the ``face``
-    pixels (bool ``(h, w)``): a Gaussian of its Mahalanobis distance to their
-    colours (sampled every :data:`BEHIND_SKIN_STEP` rows and columns), in
-    units of :data:`BEHIND_SKIN_SIGMA`. All zero when fewer than 16 face
-    pixels are sampled."""
-    step = BEHIND_SKIN_STEP
-    skin = rgb[::step, ::step][face[::step, ::step]].astype(np.float64)
-    if len(skin) < 16:
-        return np.zeros(rgb.shape[:2], np.float32)
-    cov, mean = cv2.calcCovarMatrix(skin, None, cv2.COVAR_NORMAL | cv2.COVAR_ROWS | cv2.COVAR_SCALE)
-    cov += BEHIND_SKIN_NOISE**2 * np.eye(3)
-    mean = mean[0]
-    # d' C^-1 d = |L^-1 d|^2 with C = L L': whiten with one affine cv2.transform.
-    white = np.linalg.inv(np.linalg.cholesky(cov))
-    y = cv2.transform(rgb.astype(np.float32), np.hstack([white, -(white @ mean)[:, None]]).astype(np.float32))
-    d2 = cv2.transform(cv2.multiply(y, y), np.full((1, 3), -0.5 / BEHIND_SKIN_SIGMA**2, np.float32))
-    return cv2.exp(d2) * np.float32(1.0 - BEHIND_SKIN_FLOOR)
-
-
-def occlusion_shade(face: np.ndarray) -> np.ndarray:
-    """``(h, w)`` float32 factor in [1 - :data:`BEHIND_SHADE`, 1] for what lies
-    behind the silhouette of ``face`` (bool ``(h, w)``): darkest next to the
-    face, fading with the distance (pixels) from it."""
-    dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3)
-    return 1.0 - BEHIND_SHADE * cv2.exp(dist * np.float32(-1.0 / BEHIND_SHADE_WIDTH))
 
 
 def _remap(img: np.ndarray, source_xy: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
