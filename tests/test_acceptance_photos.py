@@ -71,12 +71,10 @@ def cross_pairs(reenactor, analysed):
 def test_pose_transfer(cross_pairs):
     s = summarise(cross_pairs)
     assert s.pairs >= 50 and s.missed == 0
-    # Roll and pitch meet the 3 degree target; yaw falls short on the largest
-    # turns (a warp keeps shading and ears; 3.2 degrees RMS here), so it is
-    # guarded at 4 degrees overall and held to 3 degrees on pairs turning less
-    # than 20 degrees.
-    assert s.pose_rms[1] <= 3.0 and s.pose_rms[2] <= 3.0, s.lines()
-    assert s.pose_rms[0] <= 4.0, s.lines()
+    # The target: yaw, pitch and roll within 3 degrees RMS of the
+    # driver's (2.5 / 2.65 / 0.7 here), and yaw within 3 degrees on pairs
+    # turning less than 20 degrees too.
+    assert np.all(s.pose_rms <= 3.0), s.lines()
     small = [m for m in cross_pairs if m is not None and m.yaw_change < 20.0]
     assert len(small) >= 20
     assert np.sqrt(np.mean([m.pose_error[0] ** 2 for m in small])) <= 3.0

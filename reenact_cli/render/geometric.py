@@ -51,6 +51,26 @@ HIDDEN_RAMP = 2.0
 #: face's own rim, skin that would otherwise outline it) and softened.
 HIDDEN_GROW = 3
 HIDDEN_SOFT = 2.0
+#: The strip behind a hidden cheek is continued from the hair, ear shadow or
+#: background around it rather than from skin (skin there reads as more
+#: cheek, a face wider on the far side): a surrounding pixel within this many
+#: standard deviations (Mahalanobis, RGB) of the driving face's colours counts
+#: as skin and feeds the fill with little weight.
+BEHIND_SKIN_SIGMA = 2.0
+#: uint8 levels added (as a standard deviation) to the face's colour spread, so
+#: that a flat or grey face does not make every other shade "not skin".
+BEHIND_SKIN_NOISE = 6.0
+#: Weight kept by the most skin-like pixels: where only skin surrounds the
+#: strip (the neck under a raised chin) the fill still continues it.
+BEHIND_SKIN_FLOOR = 0.02
+#: The face's colours are sampled every this many rows and columns (fast).
+BEHIND_SKIN_STEP = 3
+#: What lies just behind a silhouette is shaded by the cheek or jaw in front of
+#: it (ambient occlusion), which is also what outlines the turned face: the
+#: fill is darkened by this fraction at the driving face's edge, the
+#: darkening falling off (1/e) over :data:`BEHIND_SHADE_WIDTH` pixels.
+BEHIND_SHADE = 0.3
+BEHIND_SHADE_WIDTH = 8.0
 
 
 @dataclass(frozen=True)
@@ -186,6 +206,35 @@ def hidden_face(face_depth: np.ndarray, source_xy: np.ndarray, face: np.ndarray)
     return smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
 
 
+def skin_likeness(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """``(h, w)`` float32 in [0, 1 - :data:`BEHIND_SKIN_FLOOR`]: how much each
+    pixel of the uint8 ``rgb (h, w, 3)`` looks like the skin of the ``face``
+    pixels (bool ``(h, w)``): a Gaussian of its Mahalanobis distance to their
+    colours (sampled every :data:`BEHIND_SKIN_STEP` rows and columns), in
+    units of :data:`BEHIND_SKIN_SIGMA`. All zero when fewer than 16 face
+    pixels are sampled."""
+    step = BEHIND_SKIN_STEP
+    skin = rgb[::step, ::step][face[::step, ::step]].astype(np.float64)
+    if len(skin) < 16:
+        return np.zeros(rgb.shape[:2], np.float32)
+    cov, mean = cv2.calcCovarMatrix(skin, None, cv2.COVAR_NORMAL | cv2.COVAR_ROWS | cv2.COVAR_SCALE)
+    cov += BEHIND_SKIN_NOISE**2 * np.eye(3)
+    mean = mean[0]
+    # d' C^-1 d = |L^-1 d|^2 with C = L L': whiten with one affine cv2.transform.
+    white = np.linalg.inv(np.linalg.cholesky(cov))
+    y = cv2.transform(rgb.astype(np.float32), np.hstack([white, -(white @ mean)[:, None]]).astype(np.float32))
+    d2 = cv2.transform(cv2.multiply(y, y), np.full((1, 3), -0.5 / BEHIND_SKIN_SIGMA**2, np.float32))
+    return cv2.exp(d2) * np.float32(1.0 - BEHIND_SKIN_FLOOR)
+
+
+def occlusion_shade(face: np.ndarray) -> np.ndarray:
+    """``(h, w)`` float32 factor in [1 - :data:`BEHIND_SHADE`, 1] for what lies
+    behind the silhouette of ``face`` (bool ``(h, w)``): darkest next to the
+    face, fading with the distance (pixels) from it."""
+    dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3)
+    return 1.0 - BEHIND_SHADE * cv2.exp(dist * np.float32(-1.0 / BEHIND_SHADE_WIDTH))
+
+
 def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What shows where the source face is now hidden: the region is grown by
     :data:`HIDDEN_GROW` pixels and softened (except against the driving face,
@@ -194,7 +243,10 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     beside the turned cheek continues behind it. Where the warped ``person``
     alpha is given, the fill is taken from the person around the strip (the
     side of the head lies behind a cheek, not the background below the jaw).
-    Returns ``(rgb uint8, alpha)``."""
+    Surrounding pixels coloured like the face's skin hardly count
+    (:func:`skin_likeness`), and the fill is shaded towards the face's edge
+    (:func:`occlusion_shade`), so the far silhouette reads as an edge, not as
+    more cheek. Returns ``(rgb uint8, alpha)``."""
     none = np.zeros_like(out), np.zeros_like(hidden)
     if not (hidden > 0.01).any():
         return none
@@ -213,8 +265,11 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
         known *= person[ys, xs]
     if not known.any():
         return none
+    face_box = face[ys, xs] > 0
+    known *= 1.0 - skin_likeness(out[ys, xs], face_box)
     fill = np.zeros(out.shape, np.float32)
-    fill[ys, xs] = push_pull(out[ys, xs].astype(np.float32), known)
+    shade = occlusion_shade(face_box)
+    fill[ys, xs] = cv2.multiply(push_pull(out[ys, xs].astype(np.float32), known), cv2.merge([shade, shade, shade]))
     return np.clip(fill + 0.5, 0, 255).astype(np.uint8), alpha.astype(np.float32)
 
 
