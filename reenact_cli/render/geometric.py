@@ -247,30 +247,39 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     (:func:`skin_likeness`), and the fill is shaded towards the face's edge
     (:func:`occlusion_shade`), so the far silhouette reads as an edge, not as
     more cheek. Returns ``(rgb uint8, alpha)``."""
-    none = np.zeros_like(out), np.zeros_like(hidden)
+    rgb, alpha = np.zeros_like(out), np.zeros_like(hidden)
     if not (hidden > 0.01).any():
-        return none
+        return rgb, alpha
     k = 2 * HIDDEN_GROW + 1
-    grown = cv2.dilate(hidden, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    # All the work lies within reach of the hidden pixels: the strip grown and
+    # softened (Gaussian radius 4 sigma), then the fill's margin around it.
+    reach = _active_box(hidden > 0.0, margin=HIDDEN_GROW + int(np.ceil(4 * HIDDEN_SOFT)) + 1 + 4 * k)
+    assert reach is not None
+    wy, wx = reach
+    hidden_w, face_w, out_w = hidden[wy, wx], face[wy, wx], out[wy, wx]
+    grown = cv2.dilate(hidden_w, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     soft = cv2.GaussianBlur(grown, (0, 0), HIDDEN_SOFT)
-    off = 1.0 - face.astype(np.float32)
-    alpha = np.maximum(hidden, soft) * off
-    alpha[alpha < 0.02] = 0.0
-    box = _active_box(alpha > 0.0, margin=4 * k)
+    off = 1.0 - face_w.astype(np.float32)
+    alpha_w = np.maximum(hidden_w, soft) * off
+    alpha_w[alpha_w < 0.02] = 0.0
+    box = _active_box(alpha_w > 0.0, margin=4 * k)
     if box is None:
-        return none
+        return rgb, alpha
     ys, xs = box
-    known = ((alpha[ys, xs] <= 0.0) & (off[ys, xs] > 0)).astype(np.float32)
-    if person is not None and (known * person[ys, xs] > 0.5).sum() >= 16:
-        known *= person[ys, xs]
+    known = ((alpha_w[ys, xs] <= 0.0) & (off[ys, xs] > 0)).astype(np.float32)
+    if person is not None:
+        person_box = person[wy, wx][ys, xs]
+        if (known * person_box > 0.5).sum() >= 16:
+            known *= person_box
     if not known.any():
-        return none
-    face_box = face[ys, xs] > 0
-    known *= 1.0 - skin_likeness(out[ys, xs], face_box)
-    fill = np.zeros(out.shape, np.float32)
+        return rgb, alpha
+    face_box = face_w[ys, xs] > 0
+    known *= 1.0 - skin_likeness(out_w[ys, xs], face_box)
     shade = occlusion_shade(face_box)
-    fill[ys, xs] = cv2.multiply(push_pull(out[ys, xs].astype(np.float32), known), cv2.merge([shade, shade, shade]))
-    return np.clip(fill + 0.5, 0, 255).astype(np.uint8), alpha.astype(np.float32)
+    fill = cv2.multiply(push_pull(out_w[ys, xs].astype(np.float32), known), cv2.merge([shade, shade, shade]))
+    rgb[wy, wx][ys, xs] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
+    alpha[wy, wx] = alpha_w
+    return rgb, alpha
 
 
 SamplingMaps = tuple[np.ndarray, np.ndarray]
