@@ -2,9 +2,17 @@
 
 Inside the driving mouth opening each pixel has local coordinates (u along the
 mouth, t across it: 0 at the upper inner lip, 1 at the lower). The interior is
-a dark cavity tinted by the source's lip colour, with a band of upper teeth
-under the upper lip and a narrower band of lower teeth when the mouth is wide
-open, both shaded darker towards the corners.
+tinted by the source's lip colour: in a frontally lit face the tongue, gums
+and palate are lit, nearly lip-coloured (not a dark hole); it is shaded towards
+the corners, a little lighter over the tongue rising from the lower lip, and
+darker the wider the mouth opens (more of the cavity shows). A band of upper
+teeth runs under the upper lip and a narrower band of lower teeth shows when
+the mouth is wide open, lit like the lips and shaded towards the corners.
+
+The colours are multiples of the lip colour measured on the real open mouths
+of the shared clips (the source's closed first frame driven by its clip; the
+mean real colour over the painted pixels of eight clips is 0.7-1.0 times the
+lip colour, darker at the corners and in wide openings).
 """
 from __future__ import annotations
 
@@ -13,6 +21,39 @@ import numpy as np
 from ..flow.extend import smoothstep
 
 TEETH_RGB = np.array([0.93, 0.90, 0.84], dtype=np.float32)
+#: Teeth brightness relative to the lips' brightest channel (they are lit like
+#: the lips, in the mouth's shade), so a dim video gets dim teeth.
+TEETH_GAIN = 0.75
+#: The interior's base colour is the lip colour moved this far towards its own
+#: grey (the tongue and palate are a little less saturated than the lips).
+INTERIOR_GREY = 0.2
+#: Interior colour / lip colour mid-mouth; towards the corners it is darker by
+#: up to :data:`CORNER_SHADE`, and over the tongue (lower part) lighter by
+#: :data:`TONGUE_LIFT`.
+INTERIOR_GAIN = 1.0
+CORNER_SHADE = 0.33
+TONGUE_LIFT = 0.1
+#: The interior darkens by up to :data:`OPEN_SHADE` as the opening (height /
+#: width of the painted region) grows from ``OPEN_SHADE_FROM`` to ``OPEN_SHADE_TO``.
+OPEN_SHADE = 0.3
+OPEN_SHADE_FROM = 0.2
+OPEN_SHADE_TO = 0.5
+
+
+def interior_colour(u: np.ndarray, t: np.ndarray, aspect: float, lip_rgb: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` float32 interior colour in [0, 1] (teeth not included).
+
+    Args:
+        u, t: ``(N,)`` local coordinates in [0, 1] (see module docstring).
+        aspect: height / width of the painted opening.
+        lip_rgb: ``(3,)`` mean lip colour in [0, 1].
+    """
+    base = lip_rgb * (1.0 - INTERIOR_GREY) + INTERIOR_GREY * float(lip_rgb.mean())
+    centre = 1.0 - (2.0 * u - 1.0) ** 2  # 1 mid-mouth, 0 at the corners
+    tongue = smoothstep((t - 0.35) / 0.6)
+    gain = INTERIOR_GAIN * (1.0 - CORNER_SHADE * (1.0 - centre)) + TONGUE_LIFT * tongue
+    gain *= 1.0 - OPEN_SHADE * smoothstep((aspect - OPEN_SHADE_FROM) / (OPEN_SHADE_TO - OPEN_SHADE_FROM))
+    return (gain[:, None] * base[None, :]).astype(np.float32)
 
 
 def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,13 +80,7 @@ def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) ->
     u = np.clip(mouth_ut[rows, cols, 0], 0.0, 1.0)
     t = np.clip(mouth_ut[rows, cols, 1], 0.0, 1.0)
     centre = 1.0 - (2.0 * u - 1.0) ** 2  # 1 mid-mouth, 0 at the corners
-
-    # Dark throat in the middle, the tongue's lip-like red rising from the lower
-    # lip, a little light at the corners.
-    throat = lip_rgb * 0.32
-    tongue = lip_rgb * 0.75
-    lower = smoothstep((t[:, None] - 0.35) / 0.6)
-    colour = throat[None, :] * (0.8 + 0.4 * (1.0 - centre[:, None])) + lower * (tongue - throat)[None, :]
+    colour = interior_colour(u, t, opening / width, lip_rgb)
 
     upper_px = min(0.3 * opening, 0.08 * width)
     lower_px = min(0.12 * opening, 0.05 * width) if opening > 0.5 * width else 0.0
@@ -57,7 +92,7 @@ def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) ->
     shade = (0.55 + 0.45 * centre)[:, None]
     # Faint gaps between teeth: narrow dark lines at even steps along u.
     gaps = 1.0 - 0.18 * np.maximum(np.cos(np.pi * 10.0 * u), 0.0)[:, None] ** 24
-    teeth = TEETH_RGB[None, :] * shade * gaps
+    teeth = TEETH_RGB[None, :] * (TEETH_GAIN * float(lip_rgb.max()) / float(TEETH_RGB.max())) * shade * gaps
     teeth_w = np.maximum(upper, lower)[:, None] if np.ndim(lower) else upper[:, None]
     rgb[rows, cols] = np.clip((colour * (1.0 - teeth_w) + teeth * teeth_w) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     # Opaque: under the opening the warp reads the source's closed lip line,
