@@ -4,7 +4,7 @@ Inside the driving mouth opening each pixel has local coordinates (u along the
 mouth, t across it: 0 at the upper inner lip, 1 at the lower). The interior is
 tinted by the source's lip colour: in a frontally lit face the tongue, gums
 and palate are lit, nearly lip-coloured (not a dark hole); it is shaded towards
-the corners, a little lighter over the tongue rising from the lower lip, and
+the corners, lighter over the tongue rising from the lower lip, and
 darker the wider the mouth opens (more of the cavity shows). A band of upper
 teeth runs under the upper lip and a narrower band of lower teeth shows when
 the mouth is wide open, lit like the lips and shaded towards the corners.
@@ -24,15 +24,12 @@ TEETH_RGB = np.array([0.93, 0.90, 0.84], dtype=np.float32)
 #: Teeth brightness relative to the lips' brightest channel (they are lit like
 #: the lips, in the mouth's shade), so a dim video gets dim teeth.
 TEETH_GAIN = 0.75
-#: The interior's base colour is the lip colour moved this far towards its own
-#: grey (the tongue and palate are a little less saturated than the lips).
-INTERIOR_GREY = 0.2
-#: Interior colour / lip colour mid-mouth; towards the corners it is darker by
-#: up to :data:`CORNER_SHADE`, and over the tongue (lower part) lighter by
-#: :data:`TONGUE_LIFT`.
-INTERIOR_GAIN = 1.0
+#: Interior colour / lip colour mid-mouth under the upper lip; towards the
+#: corners it is darker by up to :data:`CORNER_SHADE`, and over the tongue
+#: (rising from the lower lip) lighter by :data:`TONGUE_LIFT`.
+INTERIOR_GAIN = 0.9
 CORNER_SHADE = 0.33
-TONGUE_LIFT = 0.1
+TONGUE_LIFT = 0.25
 #: The interior darkens by up to :data:`OPEN_SHADE` as the opening (height /
 #: width of the painted region) grows from ``OPEN_SHADE_FROM`` to ``OPEN_SHADE_TO``.
 OPEN_SHADE = 0.3
@@ -48,12 +45,11 @@ def interior_colour(u: np.ndarray, t: np.ndarray, aspect: float, lip_rgb: np.nda
         aspect: height / width of the painted opening.
         lip_rgb: ``(3,)`` mean lip colour in [0, 1].
     """
-    base = lip_rgb * (1.0 - INTERIOR_GREY) + INTERIOR_GREY * float(lip_rgb.mean())
     centre = 1.0 - (2.0 * u - 1.0) ** 2  # 1 mid-mouth, 0 at the corners
     tongue = smoothstep((t - 0.35) / 0.6)
     gain = INTERIOR_GAIN * (1.0 - CORNER_SHADE * (1.0 - centre)) + TONGUE_LIFT * tongue
     gain *= 1.0 - OPEN_SHADE * smoothstep((aspect - OPEN_SHADE_FROM) / (OPEN_SHADE_TO - OPEN_SHADE_FROM))
-    return (gain[:, None] * base[None, :]).astype(np.float32)
+    return (gain[:, None] * lip_rgb[None, :]).astype(np.float32)
 
 
 def paint_mouth(mouth: np.ndarray, mouth_ut: np.ndarray, lip_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
