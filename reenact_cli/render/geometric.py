@@ -196,12 +196,13 @@ def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.nd
     return cv2.GaussianBlur(r, (3, 3), 0) * m
 
 
-def hidden_face(face_depth: np.ndarray, source_xy: np.ndarray, face: np.ndarray) -> np.ndarray:
+def hidden_face(face_depth: np.ndarray, source_xy: "np.ndarray | SamplingMaps", face: np.ndarray) -> np.ndarray:
     """``(h, w)`` in [0, 1]: how much each pixel off the driving ``face`` reads
     the source's face (1 = well inside the source's face oval). Those pixels
     show source face that the driving face now hides (the far cheek of a head
     turning away): the renderer shows what lies around them there instead
-    (:func:`behind_fill`)."""
+    (:func:`behind_fill`). ``source_xy``: read positions ``(h, w, 2)`` or
+    their :func:`sampling_maps`."""
     depth = _remap(face_depth, source_xy, cv2.BORDER_CONSTANT)
     return smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
 
