@@ -17,7 +17,14 @@ from reenact_cli.face.topology import face_topology
 from reenact_cli.models.config import ModelConfig, ReenactingConfig, load_config, paper, tiny
 from reenact_cli.models.critic import Critic
 from reenact_cli.models.generator import LearnedGenerator, parameter_counts
-from reenact_cli.models.graph import ChebConv, GraphResBlock, normalized_laplacian, scaled_laplacian, to_torch_sparse
+from reenact_cli.models.graph import (
+    ChebConv,
+    GraphResBlock,
+    normalized_laplacian,
+    scaled_laplacian,
+    sparse_vertex_matmul,
+    to_torch_sparse,
+)
 from reenact_cli.models.hierarchy import build_hierarchy, face_hierarchy
 from reenact_cli.models.motion_net import identity_grid
 from reenact_cli.models.regressor import CoefficientRegressor
@@ -76,6 +83,19 @@ def test_chebconv_equals_dense_reference():
         t.append(2 * dense @ t[-1] - t[-2])
     expected = sum(torch.einsum("uv,bvi,io->buo", t[k], x, conv.weight[k]) for k in range(4)) + conv.bias
     assert torch.allclose(conv(x), expected, atol=1e-4)
+
+
+def test_sparse_product_stays_float32_under_autocast():
+    """CUDA has no bfloat16 sparse addmm (``reenact train --amp`` failed on an
+    H100): the graph product must run in float32 under autocast and only its
+    result take the input's dtype."""
+    lap = to_torch_sparse(scaled_laplacian(face_topology().edges, 468))
+    x = torch.randn(2, 468, 16).bfloat16()
+    expected = torch.sparse.mm(lap, x.float().transpose(0, 1).reshape(468, 32)).reshape(468, 2, 16).transpose(0, 1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = sparse_vertex_matmul(lap, x)
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out, expected.bfloat16())
 
 
 def test_chebconv_k1_is_a_per_vertex_linear_map():

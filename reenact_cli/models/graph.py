@@ -49,10 +49,16 @@ def to_torch_sparse(matrix: sp.spmatrix) -> torch.Tensor:
 
 
 def sparse_vertex_matmul(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``(V_out, V_in)`` sparse times ``(B, V_in, C)`` -> ``(B, V_out, C)``."""
+    """``(V_out, V_in)`` sparse times ``(B, V_in, C)`` -> ``(B, V_out, C)``.
+
+    The product runs in the matrix's dtype (float32) even under autocast:
+    CUDA has no bfloat16 sparse ``addmm``, and the result is cast back to
+    ``x.dtype``.
+    """
     b, v, c = x.shape
     flat = x.transpose(0, 1).reshape(v, b * c)
-    out = torch.sparse.mm(matrix, flat.to(matrix.dtype)).to(x.dtype)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        out = torch.sparse.mm(matrix, flat.to(matrix.dtype)).to(x.dtype)
     return out.reshape(matrix.shape[0], b, c).transpose(0, 1)
 
 
