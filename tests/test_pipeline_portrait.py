@@ -92,9 +92,22 @@ def test_demo_command_writes_a_labelled_sheet(tmp_path):
     assert res.exit_code == 4 and "already exists" in res.output
 
 
-def test_bench_command_prints_every_stage(tmp_path):
+def test_bench_command_prints_every_stage(tmp_path, monkeypatch):
+    from reenact_cli.pipeline import GeometricGenerator
+
+    # The flow stage is timed through the pipeline's own generator (with the
+    # face model's rigid weights and mirror map), not a bare geometric_flow.
+    calls = []
+    original = GeometricGenerator.flow
+
+    def counted(self, *args):
+        calls.append(self.mirror is not None and self.rigid_weights is not None)
+        return original(self, *args)
+
+    monkeypatch.setattr(GeometricGenerator, "flow", counted)
     res = CliRunner().invoke(app, ["bench", "--runs", "3", "--warmup", "1", "--json"])
     assert res.exit_code == 0, res.output
+    assert calls == [True] * 4
     data = json.loads(res.stdout[res.stdout.index("{") :])
     assert set(data["median_ms"]) == {"mesh_regression", "fit_compose", "flow", "render", "total"}
     assert all(v > 0 for v in data["median_ms"].values())

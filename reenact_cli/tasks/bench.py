@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from ..face.regress import MeshRegressor
-from ..flow.geometric import geometric_flow
 from ..media.image_io import read_image
 from ..pipeline import PipelineConfig, Reenactor
 from ..render.geometric import paste_back, render
@@ -89,7 +88,7 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
             fit = r.model.fit(meshes[0].vertices)
             m_d = r.model.compose(src.fit, fit)
             t2 = time.perf_counter()
-            flow = geometric_flow(src.mesh, m_d, size, config.flow)
+            flow = r.generator.flow(src.mesh, m_d, size)  # the pose weights and mirror map the pipeline uses
             t3 = time.perf_counter()
             rendered = render(src.prepared, flow)
             t4 = time.perf_counter()
