@@ -3,7 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact_cli.render.geometric import BEHIND_SHADE, behind_fill, occlusion_shade, skin_likeness
+import cv2
+
+from reenact_cli.render.geometric import (
+    BEHIND_DETAIL_GAIN,
+    BEHIND_DETAIL_LIMIT,
+    BEHIND_SHADE,
+    FACE_SEAM,
+    behind_fill,
+    face_rim_over,
+    occlusion_shade,
+    reflected_detail,
+    skin_likeness,
+)
 
 HAIR = np.array([110, 70, 40])
 
@@ -97,3 +109,69 @@ def test_fill_comes_from_the_person_not_the_background_below():
     out[(yy >= 70) & (face == 0) & (hidden == 0)] = (40, 120, 40)
     rgb, _ = behind_fill(out, hidden, face, person)
     assert np.abs(rgb - _shaded_hair(face))[(hidden > 0) & (yy >= 70)].max() <= 2
+
+
+def _textured_scene(seed=0):
+    """The scene with hair that has grain (strands, +-8 levels) instead of a
+    flat colour, and a wide hidden strip."""
+    out, hidden, face = _scene()
+    rng = np.random.default_rng(seed)
+    grain = rng.normal(0.0, 8.0, (96, 96))
+    hair = (hidden == 0) & (face == 0)
+    out[hair] = np.clip(HAIR[None, :] + grain[hair][:, None], 0, 255).astype(np.uint8)
+    return out, hidden, face
+
+
+def _high_pass_std(rgb, mask):
+    lum = rgb.astype(np.float32).mean(axis=2)
+    high = lum - cv2.GaussianBlur(lum, (0, 0), 2.0)
+    return float(high[mask].std())
+
+
+def test_wide_strip_keeps_the_grain_of_what_surrounds_it():
+    """A push-pull fill alone is smooth: a wide strip of it reads as a flat
+    smear beside the turned face. The fill carries the hair's fine texture."""
+    out, hidden, face = _textured_scene()
+    rgb, alpha = behind_fill(out, hidden, face)
+    yy, xx = np.mgrid[:96, :96]
+    strip = (hidden > 0) & (cv2.erode(hidden, np.ones((3, 3), np.uint8)) > 0)
+    hair = (hidden == 0) & (face == 0) & (alpha == 0)
+    assert strip.sum() > 100
+    assert _high_pass_std(rgb, strip) > 0.2 * _high_pass_std(out, hair)
+    # ... while its colour still comes from the hair, not the face or the strip.
+    assert np.abs(rgb.astype(float).mean(axis=2) - _shaded_hair(face).mean(axis=2))[strip].mean() <= 6
+
+
+def test_reflected_detail_is_bounded_and_zero_where_known():
+    out, hidden, face = _textured_scene(1)
+    known = (hidden == 0) & (face == 0)
+    out[face > 0] = (250, 250, 250)  # a strong edge next to the known pixels is not texture
+    detail = reflected_detail(out.astype(np.float32), known)
+    assert detail.shape == out.shape and detail.dtype == np.float32
+    assert not detail[known].any()
+    assert np.abs(detail).max() <= BEHIND_DETAIL_GAIN * BEHIND_DETAIL_LIMIT + 1e-3
+    assert np.abs(detail[hidden > 0]).mean() > 1.0
+    flat = np.full_like(out, 120, dtype=np.float32)
+    flat[face > 0] = 250.0
+    assert np.abs(reflected_detail(flat, known)).max() < 1e-3
+
+
+def test_face_edge_fades_into_the_fill_behind_it():
+    """Where a fill lies behind the driving face, the face's outermost pixels
+    let it show through (a soft silhouette, not a cut-out sticker), fading to
+    nothing a few pixels in; elsewhere the face stays untouched."""
+    out, hidden, face = _scene()
+    _, alpha = behind_fill(out, hidden, face)
+    inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    before = alpha.copy()
+    face_rim_over(alpha, inside, face)
+    assert np.array_equal(alpha[face == 0], before[face == 0])
+    touching = (face > 0) & (np.roll(hidden, 1, axis=1) > 0) & (inside <= 1.0)  # right neighbour of the strip
+    assert touching.sum() > 10
+    assert 0.5 < alpha[touching].min() and alpha[touching].max() < 1.0
+    assert not alpha[(face > 0) & (inside >= FACE_SEAM)].any()
+    _, xx = np.mgrid[:96, :96]
+    assert not alpha[(face > 0) & (xx > 72)].any()  # far from the fill
+    nothing = np.zeros_like(alpha)
+    face_rim_over(nothing, inside, face)
+    assert not nothing.any()

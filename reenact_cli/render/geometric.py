@@ -39,6 +39,9 @@ PLATE_DILATE = 0.03
 HEAD_BELOW_CHIN = 0.08
 #: Pixels over which the face's edge blends into its surroundings.
 FACE_FEATHER = 2.5
+#: Pixels over which the face's edge fades into a fill behind it (see
+#: :func:`face_rim_over`).
+FACE_SEAM = 3.0
 #: Pixels by which the person mask is grown to cover its soft fringe.
 HALO = 5
 #: Off the driving face, a pixel that reads the source this many pixels or
@@ -71,6 +74,18 @@ BEHIND_SKIN_STEP = 3
 #: darkening falling off (1/e) over :data:`BEHIND_SHADE_WIDTH` pixels.
 BEHIND_SHADE = 0.3
 BEHIND_SHADE_WIDTH = 8.0
+#: A push-pull fill is smooth: a wide strip of it reads as a flat smear. The
+#: fill keeps the fine texture (detail finer than :data:`BEHIND_DETAIL_SIGMA`
+#: pixels) of what lies around the strip, reflected into it across the strip's
+#: outer edge, scaled by :data:`BEHIND_DETAIL_GAIN` and limited to
+#: :data:`BEHIND_DETAIL_LIMIT` uint8 levels: grain and strands carry over, a
+#: strong contour (the ear's rim) does not come back as its mirror image.
+BEHIND_DETAIL_SIGMA = 2.0
+BEHIND_DETAIL_GAIN = 0.8
+BEHIND_DETAIL_LIMIT = 10.0
+#: The nearest-edge offsets of the reflection are smoothed over this many
+#: pixels so the reflected texture has no seams where the nearest edge jumps.
+BEHIND_REFLECT_SMOOTH = 3.0
 
 
 @dataclass(frozen=True)
@@ -275,12 +290,69 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     if not known.any():
         return rgb, alpha
     face_box = face_w[ys, xs] > 0
+    near = out_w[ys, xs].astype(np.float32)
+    detail = reflected_detail(near, known > 0.5)
     known *= 1.0 - skin_likeness(out_w[ys, xs], face_box)
     shade = occlusion_shade(face_box)
-    fill = cv2.multiply(push_pull(out_w[ys, xs].astype(np.float32), known), cv2.merge([shade, shade, shade]))
+    fill = cv2.multiply(push_pull(near, known) + detail, cv2.merge([shade, shade, shade]))
     rgb[wy, wx][ys, xs] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
     alpha[wy, wx] = alpha_w
     return rgb, alpha
+
+
+def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``(h, w, 3)`` float32: fine texture for the pixels outside ``known``
+    (bool ``(h, w)``): the high-pass (finer than :data:`BEHIND_DETAIL_SIGMA`)
+    of ``rgb`` (float32) over the ``known`` pixels, read at each pixel's mirror image across the nearest
+    ``known`` pixel (the texture just outside a strip, reflected into it),
+    limited to :data:`BEHIND_DETAIL_LIMIT`, and only where that reading lands
+    on ``known`` pixels. Zero on ``known``."""
+    if known.all() or not known.any():
+        return np.zeros_like(rgb)
+    # High-pass against the local mean of the known pixels alone, so the edge
+    # between them and the rest (the face, the background) is not texture.
+    k = known.astype(np.float32)
+    local = cv2.GaussianBlur(rgb * k[:, :, None], (0, 0), BEHIND_DETAIL_SIGMA)
+    local /= np.maximum(cv2.GaussianBlur(k, (0, 0), BEHIND_DETAIL_SIGMA), 1e-3)[:, :, None]
+    high = np.clip(rgb - local, -BEHIND_DETAIL_LIMIT, BEHIND_DETAIL_LIMIT) * k[:, :, None]
+    h, w = known.shape
+    # Offset from each unknown pixel to its nearest known one (OpenCV labels
+    # every known pixel; map labels back to their positions).
+    dist, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    flat = np.flatnonzero(known)
+    lookup = np.zeros(int(labels.max()) + 1, dtype=np.int64)
+    lookup[labels.reshape(-1)[flat]] = flat
+    nearest = lookup[labels]
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    offset = np.dstack([nearest % w - xx, nearest // w - yy]).astype(np.float32)
+    offset = cv2.GaussianBlur(offset, (0, 0), BEHIND_REFLECT_SMOOTH)
+    # Reflect across the edge: 2 * offset, plus the half pixel that puts the
+    # mirror image of the first unknown pixel on the first known one beyond.
+    norm = np.maximum(np.sqrt(cv2.multiply(offset[:, :, 0], offset[:, :, 0]) + cv2.multiply(offset[:, :, 1], offset[:, :, 1])), 1e-3)
+    scale = 2.0 - 1.0 / np.maximum(norm, 1.0)
+    map_x = xx + offset[:, :, 0] * scale
+    map_y = yy + offset[:, :, 1] * scale
+    mirrored = cv2.remap(high, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    valid = cv2.remap(known.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    weight = (valid * (~known)) * np.float32(BEHIND_DETAIL_GAIN)
+    return mirrored * weight[:, :, None]
+
+
+def face_rim_over(behind_alpha: np.ndarray, inside: np.ndarray, face: np.ndarray) -> None:
+    """Let the fill behind a hidden cheek show through the face's outermost
+    pixels, in place: the face's edge is the rasterised mesh's, a staircase,
+    and cut hard against a fill of much the same colour it reads as a pasted
+    sticker with a jagged outline. Face pixels within :data:`FACE_SEAM` of the
+    edge (``inside``: their distance from it, pixels) and next to the fill
+    get its alpha, fading to zero inwards, so the face's edge blends into the
+    (shaded) fill as it would into what lies behind a real silhouette."""
+    if not (behind_alpha > 0).any():
+        return
+    k = 2 * int(np.ceil(FACE_SEAM)) + 1
+    near = cv2.dilate(behind_alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    rim = (face > 0) & (inside < FACE_SEAM)
+    fade = 1.0 - smoothstep(inside[rim] / np.float32(FACE_SEAM))
+    behind_alpha[rim] = np.maximum(behind_alpha[rim], near[rim] * fade)
 
 
 SamplingMaps = tuple[np.ndarray, np.ndarray]
@@ -401,6 +473,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
         b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
         b_alpha *= flow.moving[ys, xs]
+        face_rim_over(b_alpha, inside, face)
         _over(out, b_rgb, b_alpha)
         _over(out, np.ascontiguousarray(mouth_rgb[ys, xs]), np.ascontiguousarray(mouth_alpha[ys, xs]))
         image[ys, xs] = out
