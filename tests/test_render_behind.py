@@ -12,6 +12,7 @@ from reenact_cli.render.geometric import (
     FACE_SEAM,
     behind_fill,
     face_rim_over,
+    far_rim,
     occlusion_shade,
     reflected_detail,
     skin_likeness,
@@ -175,3 +176,47 @@ def test_face_edge_fades_into_the_fill_behind_it():
     nothing = np.zeros_like(alpha)
     face_rim_over(nothing, inside, face)
     assert not nothing.any()
+
+
+def _rim_scene():
+    """A source: a skin face oval (hull) inside a wider skin silhouette (the
+    cheek's rim beyond the mesh outline), a dark cap above, green around."""
+    yy, xx = np.mgrid[:128, :128]
+    hull = (((xx - 64) / 30.0) ** 2 + ((yy - 68) / 40.0) ** 2 < 1).astype(np.uint8)
+    person = (((xx - 64) / 38.0) ** 2 + ((yy - 66) / 46.0) ** 2 < 1).astype(np.float32)
+    image = np.empty((128, 128, 3), np.uint8)
+    image[:] = (40, 120, 40)
+    image[person > 0] = (200, 150, 120)
+    image[(person > 0) & (yy < 40)] = (30, 30, 30)  # cap
+    image[hull > 0] = (205, 152, 125)
+    return image, person, hull, yy, xx
+
+
+def test_far_rim_is_the_cheek_beside_the_oval_on_the_turned_away_side():
+    """The skin between the mesh's outline and the silhouette, on the side the
+    nose points to, between eye level and the jaw: what the off-face flow
+    would otherwise draw again, stretched, as a ghost of the old silhouette."""
+    image, person, hull, yy, xx = _rim_scene()
+    rim = far_rim(image, person, hull, _rim_vertices(80.0))
+    assert rim.dtype == np.float32 and rim.shape == hull.shape
+    core = rim > 0.5
+    assert core.sum() > 50
+    assert xx[core].min() > 64  # the far side only
+    assert not core[hull > 0].any() and not core[person == 0].any()
+    assert yy[core].min() >= 60 and yy[core].max() < 108 - 0.2 * 80  # eye level to above the jaw
+    # Turned the other way, the rim is on the other side.
+    rim_left = far_rim(image, person, hull, _rim_vertices(48.0)) > 0.5
+    assert rim_left.any() and xx[rim_left].max() < 64
+    # Not skin (a green background hugging the oval): no rim.
+    image[(hull == 0)] = (40, 120, 40)
+    assert not (far_rim(image, person, hull, _rim_vertices(80.0)) > 0.5).any()
+
+
+def _rim_vertices(nose_x):
+    """Mesh stand-in: forehead top (10), chin (152), eye corners (33, 263) and
+    nose tip (1), the rest at the oval's centre."""
+    v = np.tile(np.array([64.0, 68.0, 0.0]), (468, 1))
+    v[10, 1], v[152, 1] = 28.0, 108.0
+    v[33, 1] = v[263, 1] = 60.0
+    v[1, 0] = nose_x
+    return v

@@ -86,6 +86,18 @@ BEHIND_DETAIL_LIMIT = 10.0
 #: The nearest-edge offsets of the reflection are smoothed over this many
 #: pixels so the reflected texture has no seams where the nearest edge jumps.
 BEHIND_REFLECT_SMOOTH = 3.0
+#: The mesh's outline lies a few pixels inside the cheek's real silhouette. On
+#: the side the source face is turned away from, the skin-coloured person
+#: pixels (:func:`skin_likeness` above :data:`FAR_RIM_SKIN`) within this
+#: fraction of the crop beside the face oval, between eye level and the
+#: oval's lower part (the forehead's rim is under hair or a cap, the neck is
+#: not cheek), are that rim of cheek. Off the driving face the
+#: head-motion flow reads it, stretched, beside a head turning away from it:
+#: a ghost of the old silhouette. There the person is not drawn (the
+#: background shows).
+FAR_RIM = 0.04
+FAR_RIM_SKIN = 0.3
+FAR_RIM_ABOVE_CHIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,9 @@ class SourceLayers:
         lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
         face_depth: ``(S, S)`` float32, how far (pixels) each pixel lies inside
             the source's face oval (0 outside).
+        far_rim: ``(S, S)`` float32 in [0, 1], the cheek between the mesh's
+            outline and the real silhouette on the source's far side
+            (:func:`far_rim`).
     """
 
     image: np.ndarray
@@ -108,6 +123,7 @@ class SourceLayers:
     background: np.ndarray
     lip_rgb: np.ndarray
     face_depth: np.ndarray
+    far_rim: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -187,7 +203,34 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
         np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8),
         lip_colour(image, source_vertices),
         cv2.distanceTransform(hull.astype(np.uint8), cv2.DIST_L2, 3),
+        far_rim(crop_image, person, hull, source_vertices),
     )
+
+
+def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """``(S, S)`` float32 in [0, 1]: the skin-coloured person pixels of the
+    uint8 ``image`` within
+    :data:`FAR_RIM` of the face oval ``hull``, beside it on the side the face
+    is turned away from (the side the nose tip points to), from eye level down
+    to :data:`FAR_RIM_ABOVE_CHIN` face heights above the chin: the rim of
+    cheek between the mesh's outline and the silhouette."""
+    size = hull.shape[0]
+    face = hull > 0
+    near = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3) <= FAR_RIM * size
+    xs = np.flatnonzero(face.any(axis=0))
+    if len(xs) == 0:
+        return np.zeros((size, size), np.float32)
+    centre = 0.5 * (xs[0] + xs[-1] + 1)
+    cols = np.arange(size, dtype=np.float32) + 0.5
+    side = (cols > centre) if vertices[1, 0] > centre else (cols < centre)
+    rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
+    chin_y = float(vertices[152, 1])
+    face_h = float(np.ptp(vertices[:, 1]))
+    eye_y = float(0.5 * (vertices[33, 1] + vertices[263, 1]))
+    band = (rows > eye_y) & (rows < chin_y - FAR_RIM_ABOVE_CHIN * face_h)
+    rim = near & ~face & (person > 0.5) & side[None, :] & band
+    rim &= skin_likeness(image, face) > FAR_RIM_SKIN
+    return cv2.GaussianBlur(rim.astype(np.float32), (0, 0), 1.0)
 
 
 def _inpaint_small(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -469,6 +512,8 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         # into what lies around it (they read the source's silhouette).
         inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
+        # Off the face, the source's far rim of cheek is not drawn again.
+        a *= 1.0 - _remap(layers.far_rim, src_xy, cv2.BORDER_CONSTANT) * (1 - face)
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
         b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
