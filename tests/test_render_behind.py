@@ -12,6 +12,7 @@ from reenact_cli.render.geometric import (
     FACE_SEAM,
     behind_fill,
     face_rim_over,
+    beyond_rim,
     far_rim,
     occlusion_shade,
     reflected_detail,
@@ -183,7 +184,7 @@ def _rim_scene():
     cheek's rim beyond the mesh outline), a dark cap above, green around."""
     yy, xx = np.mgrid[:128, :128]
     hull = (((xx - 64) / 30.0) ** 2 + ((yy - 68) / 40.0) ** 2 < 1).astype(np.uint8)
-    person = (((xx - 64) / 38.0) ** 2 + ((yy - 66) / 46.0) ** 2 < 1).astype(np.float32)
+    person = (((xx - 64) / 34.0) ** 2 + ((yy - 66) / 46.0) ** 2 < 1).astype(np.float32)
     image = np.empty((128, 128, 3), np.uint8)
     image[:] = (40, 120, 40)
     image[person > 0] = (200, 150, 120)
@@ -210,6 +211,23 @@ def test_far_rim_is_the_cheek_beside_the_oval_on_the_turned_away_side():
     # Not skin (a green background hugging the oval): no rim.
     image[(hull == 0)] = (40, 120, 40)
     assert not (far_rim(image, person, hull, _rim_vertices(80.0)) > 0.5).any()
+
+
+def test_beyond_rim_shows_what_lies_past_the_silhouette():
+    """The rim reads the background (or hair) beyond it, reflected: its
+    stripes come back mirrored, none of the rim's skin is left, and nothing
+    else changes."""
+    image, person, hull, yy, xx = _rim_scene()
+    rim = far_rim(image, person, hull, _rim_vertices(80.0))
+    stripes = (xx // 2) % 2 == 0
+    image[(person == 0) & stripes] = (20, 90, 20)
+    out = beyond_rim(image, rim, hull)
+    core = rim > 0.5
+    assert np.array_equal(out[rim == 0], image[rim == 0])
+    skin = np.array([200, 150, 120])
+    assert np.abs(out[core].astype(int) - skin).sum(axis=1).min() > 100  # no skin left
+    g = out[core][:, 1].astype(int)
+    assert g.min() <= 100 and g.max() >= 110  # both background stripes, not a flat fill
 
 
 def _rim_vertices(nose_x):

@@ -115,6 +115,8 @@ class SourceLayers:
         far_rim: ``(S, S)`` float32 in [0, 1], the cheek between the mesh's
             outline and the real silhouette on the source's far side
             (:func:`far_rim`).
+        far_rim_rgb: ``(S, S, 3)`` uint8, what is read off the face where
+            ``far_rim`` is: what lies beyond the silhouette, reflected into it.
     """
 
     image: np.ndarray
@@ -124,6 +126,7 @@ class SourceLayers:
     lip_rgb: np.ndarray
     face_depth: np.ndarray
     far_rim: np.ndarray
+    far_rim_rgb: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
     plate = face_plate * inside + head_plate * (1.0 - inside)
     background = np.where(hole[:, :, None] > 0, plate, image)
     halo = cv2.dilate(person, np.ones((HALO, HALO), np.uint8))
+    rim = far_rim(crop_image, person, hull, source_vertices)
     return SourceLayers(
         crop_image,
         person.astype(np.float32),
@@ -203,8 +207,28 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
         np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8),
         lip_colour(image, source_vertices),
         cv2.distanceTransform(hull.astype(np.uint8), cv2.DIST_L2, 3),
-        far_rim(crop_image, person, hull, source_vertices),
+        rim,
+        beyond_rim(crop_image, rim, hull),
     )
+
+
+def beyond_rim(image: np.ndarray, rim: np.ndarray, hull: np.ndarray) -> np.ndarray:
+    """``(S, S, 3)`` uint8: ``image`` with the ``rim`` (float ``(S, S)``)
+    replaced by what lies beyond it, off the face oval ``hull``: the pixels
+    across its outer edge, reflected into it (:func:`reflection_maps`)."""
+    out = image.copy()
+    box = _active_box(rim > 0, margin=int(np.ceil(2 * FAR_RIM * image.shape[0])) + 2)
+    if box is None:
+        return out
+    ys, xs = box
+    known = (rim[ys, xs] <= 0) & (hull[ys, xs] <= 0)
+    if not known.any():
+        return out
+    map_x, map_y = reflection_maps(known)
+    here = np.ascontiguousarray(image[ys, xs])
+    beyond = cv2.remap(here, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out[ys, xs] = np.where((rim[ys, xs] > 0)[:, :, None], beyond, here)
+    return out
 
 
 def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: np.ndarray) -> np.ndarray:
@@ -343,6 +367,31 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     return rgb, alpha
 
 
+def reflection_maps(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV ``remap`` maps (x, y; float32 ``(h, w)``, integer = pixel
+    centre) that read each pixel outside ``known`` (bool ``(h, w)``, some
+    pixel known) at its mirror image across the nearest known pixel: what lies
+    just beyond a strip, reflected into it. The nearest-pixel offsets are
+    smoothed over :data:`BEHIND_REFLECT_SMOOTH` pixels so the reflection has
+    no seams where the nearest known pixel jumps."""
+    h, w = known.shape
+    # Offset from each unknown pixel to its nearest known one (OpenCV labels
+    # every known pixel; map labels back to their positions).
+    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    flat = np.flatnonzero(known)
+    lookup = np.zeros(int(labels.max()) + 1, dtype=np.int64)
+    lookup[labels.reshape(-1)[flat]] = flat
+    nearest = lookup[labels]
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    offset = np.dstack([nearest % w - xx, nearest // w - yy]).astype(np.float32)
+    offset = cv2.GaussianBlur(offset, (0, 0), BEHIND_REFLECT_SMOOTH)
+    # Reflect across the edge: 2 * offset, less the half pixel that puts the
+    # mirror image of the first unknown pixel on the first known one beyond.
+    norm = np.sqrt(cv2.multiply(offset[:, :, 0], offset[:, :, 0]) + cv2.multiply(offset[:, :, 1], offset[:, :, 1]))
+    scale = 2.0 - 1.0 / np.maximum(norm, 1.0)
+    return xx + offset[:, :, 0] * scale, yy + offset[:, :, 1] * scale
+
+
 def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     """``(h, w, 3)`` float32: fine texture for the pixels outside ``known``
     (bool ``(h, w)``): the high-pass (finer than :data:`BEHIND_DETAIL_SIGMA`)
@@ -358,23 +407,7 @@ def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     local = cv2.GaussianBlur(rgb * k[:, :, None], (0, 0), BEHIND_DETAIL_SIGMA)
     local /= np.maximum(cv2.GaussianBlur(k, (0, 0), BEHIND_DETAIL_SIGMA), 1e-3)[:, :, None]
     high = np.clip(rgb - local, -BEHIND_DETAIL_LIMIT, BEHIND_DETAIL_LIMIT) * k[:, :, None]
-    h, w = known.shape
-    # Offset from each unknown pixel to its nearest known one (OpenCV labels
-    # every known pixel; map labels back to their positions).
-    dist, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-    flat = np.flatnonzero(known)
-    lookup = np.zeros(int(labels.max()) + 1, dtype=np.int64)
-    lookup[labels.reshape(-1)[flat]] = flat
-    nearest = lookup[labels]
-    yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    offset = np.dstack([nearest % w - xx, nearest // w - yy]).astype(np.float32)
-    offset = cv2.GaussianBlur(offset, (0, 0), BEHIND_REFLECT_SMOOTH)
-    # Reflect across the edge: 2 * offset, plus the half pixel that puts the
-    # mirror image of the first unknown pixel on the first known one beyond.
-    norm = np.maximum(np.sqrt(cv2.multiply(offset[:, :, 0], offset[:, :, 0]) + cv2.multiply(offset[:, :, 1], offset[:, :, 1])), 1e-3)
-    scale = 2.0 - 1.0 / np.maximum(norm, 1.0)
-    map_x = xx + offset[:, :, 0] * scale
-    map_y = yy + offset[:, :, 1] * scale
+    map_x, map_y = reflection_maps(known)
     mirrored = cv2.remap(high, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     valid = cv2.remap(known.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     weight = (valid * (~known)) * np.float32(BEHIND_DETAIL_GAIN)
@@ -488,6 +521,21 @@ def _blend_mirror(warped: np.ndarray, image8: np.ndarray, mirror_xy: np.ndarray,
     warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(direct), mirrored, 1.0 - w, w)
 
 
+def _replace_far_rim(warped: np.ndarray, layers: SourceLayers, source_xy: "np.ndarray | SamplingMaps", face: np.ndarray) -> None:
+    """Off the driving ``face``, where ``warped`` (uint8, in place) read the
+    source's far rim of cheek, show what lies beyond it instead
+    (:attr:`SourceLayers.far_rim_rgb`): no ghost of the old silhouette."""
+    w = _remap(layers.far_rim, source_xy, cv2.BORDER_CONSTANT) * (1 - face)
+    box = _active_box(w > 0.01, margin=0)
+    if box is None:
+        return
+    ys, xs = box
+    fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
+    beyond = _remap(layers.far_rim_rgb, (np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])))
+    m = np.ascontiguousarray(w[ys, xs])
+    warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(warped[ys, xs]), beyond, 1.0 - m, m)
+
+
 def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     """Render the reenacted crop from the source layers and a flow field.
 
@@ -512,8 +560,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         # into what lies around it (they read the source's silhouette).
         inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
-        # Off the face, the source's far rim of cheek is not drawn again.
-        a *= 1.0 - _remap(layers.far_rim, src_xy, cv2.BORDER_CONSTANT) * (1 - face)
+        _replace_far_rim(warped, layers, src_xy, face)
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
         b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
@@ -567,13 +614,16 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
         def up(img: np.ndarray) -> np.ndarray:
             return cv2.remap(img, cx, cy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-        src = up(flow.source_xy)
+        src_crop = up(flow.source_xy)
+        src = src_crop.copy()
         src[:, :, 0] = src[:, :, 0] * c2f[0, 0] + (c2f[0, 2] - fx0)
         src[:, :, 1] = src[:, :, 1] * c2f[1, 1] + (c2f[1, 2] - fy0)
         here = canvas[top - fy0 : bottom - fy0, x0 - fx0 : x1 - fx0]
+        warped = _remap(canvas, src)
+        _replace_far_rim(warped, layers, src_crop, up(flow.face.astype(np.float32)))
         out[top:bottom, x0:x1] = composite(
             np.ascontiguousarray(here),
-            _remap(canvas, src),
+            warped,
             up(rendered.alpha),
             up(rendered.revealed),
             up(layers.background),
