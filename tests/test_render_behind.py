@@ -238,3 +238,32 @@ def _rim_vertices(nose_x):
     v[33, 1] = v[263, 1] = 60.0
     v[1, 0] = nose_x
     return v
+
+
+def test_far_rim_is_replaced_only_where_the_flow_stretches_it():
+    """A still or slightly moving head keeps its cheek's own edge; where the
+    flow smears that rim out (a head turned away from it) what lies beyond it
+    shows instead."""
+    from reenact_cli.render.geometric import SourceLayers, _replace_far_rim, sampling_maps
+
+    image, person, hull, yy, xx = _rim_scene()
+    rim = far_rim(image, person, hull, _rim_vertices(80.0))
+    layers = SourceLayers(
+        image, person, person, image, np.zeros(3, np.float32), np.zeros_like(person), rim, beyond_rim(image, rim, hull)
+    )
+    centres = np.dstack([xx, yy]).astype(np.float32) + 0.5
+    face = np.zeros_like(hull)  # the driving face lies elsewhere: all is off it
+    still = image.copy()
+    _replace_far_rim(still, layers, sampling_maps(centres), centres, face)
+    assert np.array_equal(still, image)
+    # Stretch 3x about the rim's column: each output pixel reads a third as far.
+    cx = float(xx[rim > 0.5].mean())
+    stretched_xy = centres.copy()
+    stretched_xy[:, :, 0] = cx + (centres[:, :, 0] - cx) / 3.0
+    plain = cv2.remap(image, stretched_xy[:, :, 0] - 0.5, stretched_xy[:, :, 1] - 0.5, cv2.INTER_LINEAR)
+    warped = plain.copy()
+    _replace_far_rim(warped, layers, sampling_maps(stretched_xy), stretched_xy, face)
+    changed = np.abs(warped.astype(int) - plain.astype(int)).sum(axis=2) > 30
+    assert changed.sum() > 3 * (rim > 0.5).sum()  # the smeared rim, three times as wide
+    skin = np.array([200, 150, 120])
+    assert np.abs(warped[changed].astype(int) - skin).sum(axis=1).mean() > 100

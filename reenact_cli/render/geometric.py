@@ -98,6 +98,12 @@ BEHIND_REFLECT_SMOOTH = 3.0
 FAR_RIM = 0.04
 FAR_RIM_SKIN = 0.3
 FAR_RIM_ABOVE_CHIN = 0.2
+#: ... but only where the flow stretches the rim out (source area read per
+#: output pixel at most this, fully; none from :data:`FAR_RIM_STRETCH_NONE`):
+#: where it does not, the rim is the cheek's own edge beside a face that has
+#: hardly turned.
+FAR_RIM_STRETCH_FULL = 0.6
+FAR_RIM_STRETCH_NONE = 0.9
 
 
 @dataclass(frozen=True)
@@ -521,18 +527,37 @@ def _blend_mirror(warped: np.ndarray, image8: np.ndarray, mirror_xy: np.ndarray,
     warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(direct), mirrored, 1.0 - w, w)
 
 
-def _replace_far_rim(warped: np.ndarray, layers: SourceLayers, source_xy: "np.ndarray | SamplingMaps", face: np.ndarray) -> None:
+def _replace_far_rim(
+    warped: np.ndarray,
+    layers: SourceLayers,
+    source_xy: "np.ndarray | SamplingMaps",
+    source_float: np.ndarray,
+    face: np.ndarray,
+    area_scale: float = 1.0,
+) -> None:
     """Off the driving ``face``, where ``warped`` (uint8, in place) read the
-    source's far rim of cheek, show what lies beyond it instead
-    (:attr:`SourceLayers.far_rim_rgb`): no ghost of the old silhouette."""
+    source's far rim of cheek stretched out (a head turned away from it: a
+    ghost of the old silhouette), show what lies beyond the rim instead
+    (:attr:`SourceLayers.far_rim_rgb`). Where the flow does not stretch the
+    rim (a still or slightly moving head) it is the cheek's own edge and is
+    kept. ``source_float``: the read positions ``(h, w, 2)``, crop pixels
+    (``source_xy`` may be their :func:`sampling_maps`); ``area_scale``: crop
+    pixel area per output pixel."""
     w = _remap(layers.far_rim, source_xy, cv2.BORDER_CONSTANT) * (1 - face)
     box = _active_box(w > 0.01, margin=0)
     if box is None:
         return
     ys, xs = box
+    # Area of source read per output pixel (Jacobian determinant).
+    gx = cv2.Sobel(source_float, cv2.CV_32F, 1, 0, ksize=1)[ys, xs] * 0.5
+    gy = cv2.Sobel(source_float, cv2.CV_32F, 0, 1, ksize=1)[ys, xs] * 0.5
+    det = (gx[:, :, 0] * gy[:, :, 1] - gx[:, :, 1] * gy[:, :, 0]) / np.float32(area_scale)
+    m = w[ys, xs] * smoothstep((FAR_RIM_STRETCH_NONE - det) / (FAR_RIM_STRETCH_NONE - FAR_RIM_STRETCH_FULL))
+    if not (m > 0.01).any():
+        return
     fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
     beyond = _remap(layers.far_rim_rgb, (np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])))
-    m = np.ascontiguousarray(w[ys, xs])
+    m = np.ascontiguousarray(m, dtype=np.float32)
     warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(warped[ys, xs]), beyond, 1.0 - m, m)
 
 
@@ -560,7 +585,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         # into what lies around it (they read the source's silhouette).
         inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
-        _replace_far_rim(warped, layers, src_xy, face)
+        _replace_far_rim(warped, layers, src_xy, np.ascontiguousarray(flow.source_xy[ys, xs]), face)
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
         b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
@@ -620,7 +645,7 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
         src[:, :, 1] = src[:, :, 1] * c2f[1, 1] + (c2f[1, 2] - fy0)
         here = canvas[top - fy0 : bottom - fy0, x0 - fx0 : x1 - fx0]
         warped = _remap(canvas, src)
-        _replace_far_rim(warped, layers, src_crop, up(flow.face.astype(np.float32)))
+        _replace_far_rim(warped, layers, src_crop, src_crop, up(flow.face.astype(np.float32)), float(f2c[0, 0] * f2c[1, 1]))
         out[top:bottom, x0:x1] = composite(
             np.ascontiguousarray(here),
             warped,
