@@ -93,8 +93,8 @@ BEHIND_REFLECT_SMOOTH = 3.0
 #: oval's lower part (the forehead's rim is under hair or a cap, the neck is
 #: not cheek), are that rim of cheek. Off the driving face the
 #: head-motion flow reads it, stretched, beside a head turning away from it:
-#: a ghost of the old silhouette. There the person is not drawn (the
-#: background shows).
+#: a ghost of the old silhouette. There it shows what lies beyond the
+#: silhouette instead (:func:`beyond_rim`).
 FAR_RIM = 0.04
 FAR_RIM_SKIN = 0.3
 FAR_RIM_ABOVE_CHIN = 0.2
@@ -401,10 +401,11 @@ def reflection_maps(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     """``(h, w, 3)`` float32: fine texture for the pixels outside ``known``
     (bool ``(h, w)``): the high-pass (finer than :data:`BEHIND_DETAIL_SIGMA`)
-    of ``rgb`` (float32) over the ``known`` pixels, read at each pixel's mirror image across the nearest
-    ``known`` pixel (the texture just outside a strip, reflected into it),
-    limited to :data:`BEHIND_DETAIL_LIMIT`, and only where that reading lands
-    on ``known`` pixels. Zero on ``known``."""
+    of ``rgb`` (float32) over the ``known`` pixels, read at each pixel's
+    mirror image across the nearest ``known`` pixel (the texture just outside
+    a strip, reflected into it; :func:`reflection_maps`), limited to
+    :data:`BEHIND_DETAIL_LIMIT`, and only where that reading lands on
+    ``known`` pixels. Zero on ``known``."""
     if known.all() or not known.any():
         return np.zeros_like(rgb)
     # High-pass against the local mean of the known pixels alone, so the edge
@@ -548,9 +549,13 @@ def _replace_far_rim(
     if box is None:
         return
     ys, xs = box
-    # Area of source read per output pixel (Jacobian determinant).
-    gx = cv2.Sobel(source_float, cv2.CV_32F, 1, 0, ksize=1)[ys, xs] * 0.5
-    gy = cv2.Sobel(source_float, cv2.CV_32F, 0, 1, ksize=1)[ys, xs] * 0.5
+    # Area of source read per output pixel (Jacobian determinant), from
+    # central differences over the box grown by one pixel.
+    gy0, gx0 = max(ys.start - 1, 0), max(xs.start - 1, 0)
+    grown = np.ascontiguousarray(source_float[gy0 : ys.stop + 1, gx0 : xs.stop + 1])
+    inner = slice(ys.start - gy0, ys.stop - gy0), slice(xs.start - gx0, xs.stop - gx0)
+    gx = cv2.Sobel(grown, cv2.CV_32F, 1, 0, ksize=1)[inner] * 0.5
+    gy = cv2.Sobel(grown, cv2.CV_32F, 0, 1, ksize=1)[inner] * 0.5
     det = (gx[:, :, 0] * gy[:, :, 1] - gx[:, :, 1] * gy[:, :, 0]) / np.float32(area_scale)
     m = w[ys, xs] * smoothstep((FAR_RIM_STRETCH_NONE - det) / (FAR_RIM_STRETCH_NONE - FAR_RIM_STRETCH_FULL))
     if not (m > 0.01).any():
