@@ -254,7 +254,7 @@ def test_far_rim_is_replaced_only_where_the_flow_stretches_it():
     centres = np.dstack([xx, yy]).astype(np.float32) + 0.5
     face = np.zeros_like(hull)  # the driving face lies elsewhere: all is off it
     still = image.copy()
-    _replace_far_rim(still, layers, sampling_maps(centres), centres, face)
+    _replace_far_rim(still, layers, sampling_maps(centres), centres, face, 1.0)
     assert np.array_equal(still, image)
     # Stretch 3x about the rim's column: each output pixel reads a third as far.
     cx = float(xx[rim > 0.5].mean())
@@ -262,7 +262,7 @@ def test_far_rim_is_replaced_only_where_the_flow_stretches_it():
     stretched_xy[:, :, 0] = cx + (centres[:, :, 0] - cx) / 3.0
     plain = cv2.remap(image, stretched_xy[:, :, 0] - 0.5, stretched_xy[:, :, 1] - 0.5, cv2.INTER_LINEAR)
     warped = plain.copy()
-    _replace_far_rim(warped, layers, sampling_maps(stretched_xy), stretched_xy, face)
+    _replace_far_rim(warped, layers, sampling_maps(stretched_xy), stretched_xy, face, 1.0)
     changed = np.abs(warped.astype(int) - plain.astype(int)).sum(axis=2) > 30
     assert changed.sum() > 3 * (rim > 0.5).sum()  # the smeared rim, three times as wide
     skin = np.array([200, 150, 120])

@@ -99,11 +99,16 @@ FAR_RIM = 0.04
 FAR_RIM_SKIN = 0.3
 FAR_RIM_ABOVE_CHIN = 0.2
 #: ... but only where the flow stretches the rim out (source area read per
-#: output pixel at most this, fully; none from :data:`FAR_RIM_STRETCH_NONE`):
+#: output pixel, relative to the face's as a whole, at most this, fully; none
+#: from :data:`FAR_RIM_STRETCH_NONE`):
 #: where it does not, the rim is the cheek's own edge beside a face that has
 #: hardly turned.
-FAR_RIM_STRETCH_FULL = 0.6
-FAR_RIM_STRETCH_NONE = 0.9
+FAR_RIM_STRETCH_FULL = 0.5
+FAR_RIM_STRETCH_NONE = 0.8
+#: The stretch is averaged over this many pixels (Gaussian sigma), read from
+#: a margin of :data:`FAR_RIM_STRETCH_PAD` pixels around the rim.
+FAR_RIM_STRETCH_SMOOTH = 2.0
+FAR_RIM_STRETCH_PAD = 6
 
 
 @dataclass(frozen=True)
@@ -534,6 +539,7 @@ def _replace_far_rim(
     source_xy: "np.ndarray | SamplingMaps",
     source_float: np.ndarray,
     face: np.ndarray,
+    face_scale: float,
     area_scale: float = 1.0,
 ) -> None:
     """Off the driving ``face``, where ``warped`` (uint8, in place) read the
@@ -542,21 +548,27 @@ def _replace_far_rim(
     (:attr:`SourceLayers.far_rim_rgb`). Where the flow does not stretch the
     rim (a still or slightly moving head) it is the cheek's own edge and is
     kept. ``source_float``: the read positions ``(h, w, 2)``, crop pixels
-    (``source_xy`` may be their :func:`sampling_maps`); ``area_scale``: crop
-    pixel area per output pixel."""
+    (``source_xy`` may be their :func:`sampling_maps`); ``face_scale``: the
+    source face's area over the driving face's (a face that merely grows or
+    shrinks is not a stretch); ``area_scale``: crop pixel area per output
+    pixel."""
     w = _remap(layers.far_rim, source_xy, cv2.BORDER_CONSTANT) * (1 - face)
     box = _active_box(w > 0.01, margin=0)
     if box is None:
         return
     ys, xs = box
     # Area of source read per output pixel (Jacobian determinant), from
-    # central differences over the box grown by one pixel.
-    gy0, gx0 = max(ys.start - 1, 0), max(xs.start - 1, 0)
-    grown = np.ascontiguousarray(source_float[gy0 : ys.stop + 1, gx0 : xs.stop + 1])
+    # central differences over the box grown by a margin, then averaged over
+    # a few pixels: a smeared rim is a broad stretch, not one odd pixel of
+    # the blend between the face's flow and the head's.
+    pad = FAR_RIM_STRETCH_PAD
+    gy0, gx0 = max(ys.start - pad, 0), max(xs.start - pad, 0)
+    grown = np.ascontiguousarray(source_float[gy0 : ys.stop + pad, gx0 : xs.stop + pad])
     inner = slice(ys.start - gy0, ys.stop - gy0), slice(xs.start - gx0, xs.stop - gx0)
-    gx = cv2.Sobel(grown, cv2.CV_32F, 1, 0, ksize=1)[inner] * 0.5
-    gy = cv2.Sobel(grown, cv2.CV_32F, 0, 1, ksize=1)[inner] * 0.5
-    det = (gx[:, :, 0] * gy[:, :, 1] - gx[:, :, 1] * gy[:, :, 0]) / np.float32(area_scale)
+    gx = cv2.Sobel(grown, cv2.CV_32F, 1, 0, ksize=1) * 0.5
+    gy = cv2.Sobel(grown, cv2.CV_32F, 0, 1, ksize=1) * 0.5
+    det = gx[:, :, 0] * gy[:, :, 1] - gx[:, :, 1] * gy[:, :, 0]
+    det = cv2.GaussianBlur(det, (0, 0), FAR_RIM_STRETCH_SMOOTH)[inner] / np.float32(area_scale * face_scale)
     m = w[ys, xs] * smoothstep((FAR_RIM_STRETCH_NONE - det) / (FAR_RIM_STRETCH_NONE - FAR_RIM_STRETCH_FULL))
     if not (m > 0.01).any():
         return
@@ -564,6 +576,11 @@ def _replace_far_rim(
     beyond = _remap(layers.far_rim_rgb, (np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])))
     m = np.ascontiguousarray(m, dtype=np.float32)
     warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(warped[ys, xs]), beyond, 1.0 - m, m)
+
+
+def _face_scale(layers: SourceLayers, flow: FlowField) -> float:
+    """Area of the source's face oval over the driving face's (crop pixels)."""
+    return float(np.count_nonzero(layers.face_depth)) / max(float(np.count_nonzero(flow.face)), 1.0)
 
 
 def render(layers: SourceLayers, flow: FlowField) -> Rendered:
@@ -590,7 +607,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         # into what lies around it (they read the source's silhouette).
         inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
-        _replace_far_rim(warped, layers, src_xy, np.ascontiguousarray(flow.source_xy[ys, xs]), face)
+        _replace_far_rim(warped, layers, src_xy, np.ascontiguousarray(flow.source_xy[ys, xs]), face, _face_scale(layers, flow))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
         b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
@@ -650,7 +667,9 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
         src[:, :, 1] = src[:, :, 1] * c2f[1, 1] + (c2f[1, 2] - fy0)
         here = canvas[top - fy0 : bottom - fy0, x0 - fx0 : x1 - fx0]
         warped = _remap(canvas, src)
-        _replace_far_rim(warped, layers, src_crop, src_crop, up(flow.face.astype(np.float32)), float(f2c[0, 0] * f2c[1, 1]))
+        _replace_far_rim(
+            warped, layers, src_crop, src_crop, up(flow.face.astype(np.float32)), _face_scale(layers, flow), float(f2c[0, 0] * f2c[1, 1])
+        )
         out[top:bottom, x0:x1] = composite(
             np.ascontiguousarray(here),
             warped,
