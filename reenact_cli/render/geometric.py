@@ -21,6 +21,7 @@ Pixels that do not move are passed through exactly (bit-identical).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -381,26 +382,30 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
 def reflection_maps(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """OpenCV ``remap`` maps (x, y; float32 ``(h, w)``, integer = pixel
     centre) that read each pixel outside ``known`` (bool ``(h, w)``, some
-    pixel known) at its mirror image across the nearest known pixel: what lies
-    just beyond a strip, reflected into it. The nearest-pixel offsets are
-    smoothed over :data:`BEHIND_REFLECT_SMOOTH` pixels so the reflection has
-    no seams where the nearest known pixel jumps."""
+    pixel known) at its mirror image across the edge of the known pixels:
+    what lies just beyond a strip, reflected into it. A pixel ``d`` pixels
+    from the nearest known one reads ``2 d - 1`` pixels further on, along the
+    direction in which that distance falls fastest (smoothed over
+    :data:`BEHIND_REFLECT_SMOOTH` pixels, so the reflection has no seams where
+    the nearest known pixel jumps)."""
     h, w = known.shape
-    # Offset from each unknown pixel to its nearest known one (OpenCV labels
-    # every known pixel; map labels back to their positions).
-    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-    flat = np.flatnonzero(known)
-    lookup = np.zeros(int(labels.max()) + 1, dtype=np.int64)
-    lookup[labels.reshape(-1)[flat]] = flat
-    nearest = lookup[labels]
+    dist = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    smooth = cv2.GaussianBlur(dist, (0, 0), BEHIND_REFLECT_SMOOTH)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    # Step 2d - 1 down the distance's gradient (none on known pixels).
+    step = np.maximum(2.0 * dist - 1.0, 0.0) / np.maximum(cv2.magnitude(gx, gy), 1e-6)
+    yy, xx = _pixel_grid(h, w)
+    return xx - gx * step, yy - gy * step
+
+
+@lru_cache(maxsize=8)
+def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices ``(h, w)`` float32 (cached, read-only)."""
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    offset = np.dstack([nearest % w - xx, nearest // w - yy]).astype(np.float32)
-    offset = cv2.GaussianBlur(offset, (0, 0), BEHIND_REFLECT_SMOOTH)
-    # Reflect across the edge: 2 * offset, less the half pixel that puts the
-    # mirror image of the first unknown pixel on the first known one beyond.
-    norm = np.sqrt(cv2.multiply(offset[:, :, 0], offset[:, :, 0]) + cv2.multiply(offset[:, :, 1], offset[:, :, 1]))
-    scale = 2.0 - 1.0 / np.maximum(norm, 1.0)
-    return xx + offset[:, :, 0] * scale, yy + offset[:, :, 1] * scale
+    yy.flags.writeable = False
+    xx.flags.writeable = False
+    return yy, xx
 
 
 def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -409,21 +414,23 @@ def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     of ``rgb`` (float32) over the ``known`` pixels, read at each pixel's
     mirror image across the nearest ``known`` pixel (the texture just outside
     a strip, reflected into it; :func:`reflection_maps`), limited to
-    :data:`BEHIND_DETAIL_LIMIT`, and only where that reading lands on
-    ``known`` pixels. Zero on ``known``."""
+    :data:`BEHIND_DETAIL_LIMIT`, scaled by :data:`BEHIND_DETAIL_GAIN`. Zero
+    on ``known``."""
     if known.all() or not known.any():
         return np.zeros_like(rgb)
     # High-pass against the local mean of the known pixels alone, so the edge
     # between them and the rest (the face, the background) is not texture.
     k = known.astype(np.float32)
-    local = cv2.GaussianBlur(rgb * k[:, :, None], (0, 0), BEHIND_DETAIL_SIGMA)
-    local /= np.maximum(cv2.GaussianBlur(k, (0, 0), BEHIND_DETAIL_SIGMA), 1e-3)[:, :, None]
-    high = np.clip(rgb - local, -BEHIND_DETAIL_LIMIT, BEHIND_DETAIL_LIMIT) * k[:, :, None]
+    k3 = cv2.merge([k, k, k])
+    weight = np.maximum(cv2.GaussianBlur(k, (0, 0), BEHIND_DETAIL_SIGMA), np.float32(1e-3))
+    local = cv2.GaussianBlur(cv2.multiply(rgb, k3), (0, 0), BEHIND_DETAIL_SIGMA) / weight[:, :, None]
+    high = cv2.multiply(np.clip(rgb - local, -BEHIND_DETAIL_LIMIT, BEHIND_DETAIL_LIMIT), k3)
     map_x, map_y = reflection_maps(known)
+    # Unknown pixels' high-pass is zero, so a reading that strays off the
+    # known pixels fades by itself.
     mirrored = cv2.remap(high, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    valid = cv2.remap(known.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    weight = (valid * (~known)) * np.float32(BEHIND_DETAIL_GAIN)
-    return mirrored * weight[:, :, None]
+    mirrored[known] = 0.0
+    return mirrored * np.float32(BEHIND_DETAIL_GAIN)
 
 
 def face_rim_over(behind_alpha: np.ndarray, inside: np.ndarray, face: np.ndarray) -> None:
@@ -434,13 +441,15 @@ def face_rim_over(behind_alpha: np.ndarray, inside: np.ndarray, face: np.ndarray
     edge (``inside``: their distance from it, pixels) and next to the fill
     get its alpha, fading to zero inwards, so the face's edge blends into the
     (shaded) fill as it would into what lies behind a real silhouette."""
-    if not (behind_alpha > 0).any():
-        return
     k = 2 * int(np.ceil(FACE_SEAM)) + 1
-    near = cv2.dilate(behind_alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    box = _active_box(behind_alpha > 0, margin=k)
+    if box is None:
+        return
+    alpha, face, inside = behind_alpha[box], face[box], inside[box]
+    near = cv2.dilate(np.ascontiguousarray(alpha), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     rim = (face > 0) & (inside < FACE_SEAM)
     fade = 1.0 - smoothstep(inside[rim] / np.float32(FACE_SEAM))
-    behind_alpha[rim] = np.maximum(behind_alpha[rim], near[rim] * fade)
+    alpha[rim] = np.maximum(alpha[rim], near[rim] * fade)
 
 
 SamplingMaps = tuple[np.ndarray, np.ndarray]
@@ -552,11 +561,28 @@ def _replace_far_rim(
     source face's area over the driving face's (a face that merely grows or
     shrinks is not a stretch); ``area_scale``: crop pixel area per output
     pixel."""
-    w = _remap(layers.far_rim, source_xy, cv2.BORDER_CONSTANT) * (1 - face)
-    box = _active_box(w > 0.01, margin=0)
+    rim_box = _active_box(layers.far_rim > 0.01, margin=1)
+    if rim_box is None:
+        return
+    fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
+    # Only the pixels that read within the rim's box (integer read positions;
+    # bilinear reads one more, which the margin covers).
+    ry, rx = rim_box
+    lower, upper = (float(rx.start), float(ry.start)), (float(rx.stop - 1), float(ry.stop - 1))
+    box = _active_box(cv2.inRange(fixed, lower, upper) > 0, margin=0)
     if box is None:
         return
     ys, xs = box
+    w = _remap(layers.far_rim, (np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])), cv2.BORDER_CONSTANT)
+    w *= 1.0 - face[ys, xs]
+    # ... and of those, the ones off the face that read the rim itself.
+    sub = _active_box(w > 0.01, margin=0)
+    if sub is None:
+        return
+    w = w[sub]
+    ys = slice(ys.start + sub[0].start, ys.start + sub[0].stop)
+    xs = slice(xs.start + sub[1].start, xs.start + sub[1].stop)
+    fixed, frac = np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])
     # Area of source read per output pixel (Jacobian determinant), from
     # central differences over the box grown by a margin, then averaged over
     # a few pixels: a smeared rim is a broad stretch, not one odd pixel of
@@ -569,11 +595,10 @@ def _replace_far_rim(
     gy = cv2.Sobel(grown, cv2.CV_32F, 0, 1, ksize=1) * 0.5
     det = gx[:, :, 0] * gy[:, :, 1] - gx[:, :, 1] * gy[:, :, 0]
     det = cv2.GaussianBlur(det, (0, 0), FAR_RIM_STRETCH_SMOOTH)[inner] / np.float32(area_scale * face_scale)
-    m = w[ys, xs] * smoothstep((FAR_RIM_STRETCH_NONE - det) / (FAR_RIM_STRETCH_NONE - FAR_RIM_STRETCH_FULL))
+    m = w * smoothstep((FAR_RIM_STRETCH_NONE - det) / (FAR_RIM_STRETCH_NONE - FAR_RIM_STRETCH_FULL))
     if not (m > 0.01).any():
         return
-    fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
-    beyond = _remap(layers.far_rim_rgb, (np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])))
+    beyond = _remap(layers.far_rim_rgb, (fixed, frac))
     m = np.ascontiguousarray(m, dtype=np.float32)
     warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(warped[ys, xs]), beyond, 1.0 - m, m)
 
