@@ -3,7 +3,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact_cli.render.geometric import BEHIND_SHADE, behind_fill, occlusion_shade, skin_likeness
+import cv2
+
+from reenact_cli.render.geometric import (
+    BEHIND_DETAIL_GAIN,
+    BEHIND_DETAIL_LIMIT,
+    BEHIND_SHADE,
+    FACE_SEAM,
+    behind_fill,
+    face_rim_over,
+    beyond_rim,
+    far_rim,
+    occlusion_shade,
+    reflected_detail,
+    skin_likeness,
+)
 
 HAIR = np.array([110, 70, 40])
 
@@ -97,3 +111,159 @@ def test_fill_comes_from_the_person_not_the_background_below():
     out[(yy >= 70) & (face == 0) & (hidden == 0)] = (40, 120, 40)
     rgb, _ = behind_fill(out, hidden, face, person)
     assert np.abs(rgb - _shaded_hair(face))[(hidden > 0) & (yy >= 70)].max() <= 2
+
+
+def _textured_scene(seed=0):
+    """The scene with hair that has grain (strands, +-8 levels) instead of a
+    flat colour, and a wide hidden strip."""
+    out, hidden, face = _scene()
+    rng = np.random.default_rng(seed)
+    grain = rng.normal(0.0, 8.0, (96, 96))
+    hair = (hidden == 0) & (face == 0)
+    out[hair] = np.clip(HAIR[None, :] + grain[hair][:, None], 0, 255).astype(np.uint8)
+    return out, hidden, face
+
+
+def _high_pass_std(rgb, mask):
+    lum = rgb.astype(np.float32).mean(axis=2)
+    high = lum - cv2.GaussianBlur(lum, (0, 0), 2.0)
+    return float(high[mask].std())
+
+
+def test_wide_strip_keeps_the_grain_of_what_surrounds_it():
+    """A push-pull fill alone is smooth: a wide strip of it reads as a flat
+    smear beside the turned face. The fill carries the hair's fine texture."""
+    out, hidden, face = _textured_scene()
+    rgb, alpha = behind_fill(out, hidden, face)
+    yy, xx = np.mgrid[:96, :96]
+    strip = (hidden > 0) & (cv2.erode(hidden, np.ones((3, 3), np.uint8)) > 0)
+    hair = (hidden == 0) & (face == 0) & (alpha == 0)
+    assert strip.sum() > 100
+    assert _high_pass_std(rgb, strip) > 0.2 * _high_pass_std(out, hair)
+    # ... while its colour still comes from the hair, not the face or the strip.
+    assert np.abs(rgb.astype(float).mean(axis=2) - _shaded_hair(face).mean(axis=2))[strip].mean() <= 6
+
+
+def test_reflected_detail_is_bounded_and_zero_where_known():
+    out, hidden, face = _textured_scene(1)
+    known = (hidden == 0) & (face == 0)
+    out[face > 0] = (250, 250, 250)  # a strong edge next to the known pixels is not texture
+    detail = reflected_detail(out.astype(np.float32), known)
+    assert detail.shape == out.shape and detail.dtype == np.float32
+    assert not detail[known].any()
+    assert np.abs(detail).max() <= BEHIND_DETAIL_GAIN * BEHIND_DETAIL_LIMIT + 1e-3
+    assert np.abs(detail[hidden > 0]).mean() > 1.0
+    flat = np.full_like(out, 120, dtype=np.float32)
+    flat[face > 0] = 250.0
+    assert np.abs(reflected_detail(flat, known)).max() < 1e-3
+
+
+def test_face_edge_fades_into_the_fill_behind_it():
+    """Where a fill lies behind the driving face, the face's outermost pixels
+    let it show through (a soft silhouette, not a cut-out sticker), fading to
+    nothing a few pixels in; elsewhere the face stays untouched."""
+    out, hidden, face = _scene()
+    _, alpha = behind_fill(out, hidden, face)
+    inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    before = alpha.copy()
+    face_rim_over(alpha, inside, face)
+    assert np.array_equal(alpha[face == 0], before[face == 0])
+    touching = (face > 0) & (np.roll(hidden, 1, axis=1) > 0) & (inside <= 1.0)  # right neighbour of the strip
+    assert touching.sum() > 10
+    assert 0.5 < alpha[touching].min() and alpha[touching].max() < 1.0
+    assert not alpha[(face > 0) & (inside >= FACE_SEAM)].any()
+    _, xx = np.mgrid[:96, :96]
+    assert not alpha[(face > 0) & (xx > 72)].any()  # far from the fill
+    nothing = np.zeros_like(alpha)
+    face_rim_over(nothing, inside, face)
+    assert not nothing.any()
+
+
+def _rim_scene():
+    """A source: a skin face oval (hull) inside a wider skin silhouette (the
+    cheek's rim beyond the mesh outline), a dark cap above, green around."""
+    yy, xx = np.mgrid[:128, :128]
+    hull = (((xx - 64) / 30.0) ** 2 + ((yy - 68) / 40.0) ** 2 < 1).astype(np.uint8)
+    person = (((xx - 64) / 34.0) ** 2 + ((yy - 66) / 46.0) ** 2 < 1).astype(np.float32)
+    image = np.empty((128, 128, 3), np.uint8)
+    image[:] = (40, 120, 40)
+    image[person > 0] = (200, 150, 120)
+    image[(person > 0) & (yy < 40)] = (30, 30, 30)  # cap
+    image[hull > 0] = (205, 152, 125)
+    return image, person, hull, yy, xx
+
+
+def test_far_rim_is_the_cheek_beside_the_oval_on_the_turned_away_side():
+    """The skin between the mesh's outline and the silhouette, on the side the
+    nose points to, between eye level and the jaw: what the off-face flow
+    would otherwise draw again, stretched, as a ghost of the old silhouette."""
+    image, person, hull, yy, xx = _rim_scene()
+    rim = far_rim(image, person, hull, _rim_vertices(80.0))
+    assert rim.dtype == np.float32 and rim.shape == hull.shape
+    core = rim > 0.5
+    assert core.sum() > 50
+    assert xx[core].min() > 64  # the far side only
+    assert not core[hull > 0].any() and not core[person == 0].any()
+    assert yy[core].min() >= 60 and yy[core].max() < 108 - 0.2 * 80  # eye level to above the jaw
+    # Turned the other way, the rim is on the other side.
+    rim_left = far_rim(image, person, hull, _rim_vertices(48.0)) > 0.5
+    assert rim_left.any() and xx[rim_left].max() < 64
+    # Not skin (a green background hugging the oval): no rim.
+    image[(hull == 0)] = (40, 120, 40)
+    assert not (far_rim(image, person, hull, _rim_vertices(80.0)) > 0.5).any()
+
+
+def test_beyond_rim_shows_what_lies_past_the_silhouette():
+    """The rim reads the background (or hair) beyond it, reflected: its
+    stripes come back mirrored, none of the rim's skin is left, and nothing
+    else changes."""
+    image, person, hull, yy, xx = _rim_scene()
+    rim = far_rim(image, person, hull, _rim_vertices(80.0))
+    stripes = (xx // 2) % 2 == 0
+    image[(person == 0) & stripes] = (20, 90, 20)
+    out = beyond_rim(image, rim, hull)
+    core = rim > 0.5
+    assert np.array_equal(out[rim == 0], image[rim == 0])
+    skin = np.array([200, 150, 120])
+    assert np.abs(out[core].astype(int) - skin).sum(axis=1).min() > 100  # no skin left
+    g = out[core][:, 1].astype(int)
+    assert g.min() <= 100 and g.max() >= 110  # both background stripes, not a flat fill
+
+
+def _rim_vertices(nose_x):
+    """Mesh stand-in: forehead top (10), chin (152), eye corners (33, 263) and
+    nose tip (1), the rest at the oval's centre."""
+    v = np.tile(np.array([64.0, 68.0, 0.0]), (468, 1))
+    v[10, 1], v[152, 1] = 28.0, 108.0
+    v[33, 1] = v[263, 1] = 60.0
+    v[1, 0] = nose_x
+    return v
+
+
+def test_far_rim_is_replaced_only_where_the_flow_stretches_it():
+    """A still or slightly moving head keeps its cheek's own edge; where the
+    flow smears that rim out (a head turned away from it) what lies beyond it
+    shows instead."""
+    from reenact_cli.render.geometric import SourceLayers, _replace_far_rim, sampling_maps
+
+    image, person, hull, yy, xx = _rim_scene()
+    rim = far_rim(image, person, hull, _rim_vertices(80.0))
+    layers = SourceLayers(
+        image, person, person, image, np.zeros(3, np.float32), np.zeros_like(person), rim, beyond_rim(image, rim, hull)
+    )
+    centres = np.dstack([xx, yy]).astype(np.float32) + 0.5
+    face = np.zeros_like(hull)  # the driving face lies elsewhere: all is off it
+    still = image.copy()
+    _replace_far_rim(still, layers, sampling_maps(centres), centres, face, 1.0)
+    assert np.array_equal(still, image)
+    # Stretch 3x about the rim's column: each output pixel reads a third as far.
+    cx = float(xx[rim > 0.5].mean())
+    stretched_xy = centres.copy()
+    stretched_xy[:, :, 0] = cx + (centres[:, :, 0] - cx) / 3.0
+    plain = cv2.remap(image, stretched_xy[:, :, 0] - 0.5, stretched_xy[:, :, 1] - 0.5, cv2.INTER_LINEAR)
+    warped = plain.copy()
+    _replace_far_rim(warped, layers, sampling_maps(stretched_xy), stretched_xy, face, 1.0)
+    changed = np.abs(warped.astype(int) - plain.astype(int)).sum(axis=2) > 30
+    assert changed.sum() > 3 * (rim > 0.5).sum()  # the smeared rim, three times as wide
+    skin = np.array([200, 150, 120])
+    assert np.abs(warped[changed].astype(int) - skin).sum(axis=1).mean() > 100

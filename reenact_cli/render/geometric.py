@@ -21,6 +21,7 @@ Pixels that do not move are passed through exactly (bit-identical).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -39,6 +40,9 @@ PLATE_DILATE = 0.03
 HEAD_BELOW_CHIN = 0.08
 #: Pixels over which the face's edge blends into its surroundings.
 FACE_FEATHER = 2.5
+#: Pixels over which the face's edge fades into a fill behind it (see
+#: :func:`face_rim_over`).
+FACE_SEAM = 3.0
 #: Pixels by which the person mask is grown to cover its soft fringe.
 HALO = 5
 #: Off the driving face, a pixel that reads the source this many pixels or
@@ -71,6 +75,41 @@ BEHIND_SKIN_STEP = 3
 #: darkening falling off (1/e) over :data:`BEHIND_SHADE_WIDTH` pixels.
 BEHIND_SHADE = 0.3
 BEHIND_SHADE_WIDTH = 8.0
+#: A push-pull fill is smooth: a wide strip of it reads as a flat smear. The
+#: fill keeps the fine texture (detail finer than :data:`BEHIND_DETAIL_SIGMA`
+#: pixels) of what lies around the strip, reflected into it across the strip's
+#: outer edge, scaled by :data:`BEHIND_DETAIL_GAIN` and limited to
+#: :data:`BEHIND_DETAIL_LIMIT` uint8 levels: grain and strands carry over, a
+#: strong contour (the ear's rim) does not come back as its mirror image.
+BEHIND_DETAIL_SIGMA = 2.0
+BEHIND_DETAIL_GAIN = 0.8
+BEHIND_DETAIL_LIMIT = 10.0
+#: The nearest-edge offsets of the reflection are smoothed over this many
+#: pixels so the reflected texture has no seams where the nearest edge jumps.
+BEHIND_REFLECT_SMOOTH = 3.0
+#: The mesh's outline lies a few pixels inside the cheek's real silhouette. On
+#: the side the source face is turned away from, the skin-coloured person
+#: pixels (:func:`skin_likeness` above :data:`FAR_RIM_SKIN`) within this
+#: fraction of the crop beside the face oval, between eye level and the
+#: oval's lower part (the forehead's rim is under hair or a cap, the neck is
+#: not cheek), are that rim of cheek. Off the driving face the
+#: head-motion flow reads it, stretched, beside a head turning away from it:
+#: a ghost of the old silhouette. There it shows what lies beyond the
+#: silhouette instead (:func:`beyond_rim`).
+FAR_RIM = 0.04
+FAR_RIM_SKIN = 0.3
+FAR_RIM_ABOVE_CHIN = 0.2
+#: ... but only where the flow stretches the rim out (source area read per
+#: output pixel, relative to the face's as a whole, at most this, fully; none
+#: from :data:`FAR_RIM_STRETCH_NONE`):
+#: where it does not, the rim is the cheek's own edge beside a face that has
+#: hardly turned.
+FAR_RIM_STRETCH_FULL = 0.5
+FAR_RIM_STRETCH_NONE = 0.8
+#: The stretch is averaged over this many pixels (Gaussian sigma), read from
+#: a margin of :data:`FAR_RIM_STRETCH_PAD` pixels around the rim.
+FAR_RIM_STRETCH_SMOOTH = 2.0
+FAR_RIM_STRETCH_PAD = 6
 
 
 @dataclass(frozen=True)
@@ -85,6 +124,11 @@ class SourceLayers:
         lip_rgb: ``(3,)`` float32 mean colour of the source's lips.
         face_depth: ``(S, S)`` float32, how far (pixels) each pixel lies inside
             the source's face oval (0 outside).
+        far_rim: ``(S, S)`` float32 in [0, 1], the cheek between the mesh's
+            outline and the real silhouette on the source's far side
+            (:func:`far_rim`).
+        far_rim_rgb: ``(S, S, 3)`` uint8, what is read off the face where
+            ``far_rim`` is: what lies beyond the silhouette, reflected into it.
     """
 
     image: np.ndarray
@@ -93,6 +137,8 @@ class SourceLayers:
     background: np.ndarray
     lip_rgb: np.ndarray
     face_depth: np.ndarray
+    far_rim: np.ndarray
+    far_rim_rgb: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -165,6 +211,7 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
     plate = face_plate * inside + head_plate * (1.0 - inside)
     background = np.where(hole[:, :, None] > 0, plate, image)
     halo = cv2.dilate(person, np.ones((HALO, HALO), np.uint8))
+    rim = far_rim(crop_image, person, hull, source_vertices)
     return SourceLayers(
         crop_image,
         person.astype(np.float32),
@@ -172,7 +219,54 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
         np.clip(background * 255.0 + 0.5, 0, 255).astype(np.uint8),
         lip_colour(image, source_vertices),
         cv2.distanceTransform(hull.astype(np.uint8), cv2.DIST_L2, 3),
+        rim,
+        beyond_rim(crop_image, rim, hull),
     )
+
+
+def beyond_rim(image: np.ndarray, rim: np.ndarray, hull: np.ndarray) -> np.ndarray:
+    """``(S, S, 3)`` uint8: ``image`` with the ``rim`` (float ``(S, S)``)
+    replaced by what lies beyond it, off the face oval ``hull``: the pixels
+    across its outer edge, reflected into it (:func:`reflection_maps`)."""
+    out = image.copy()
+    box = _active_box(rim > 0, margin=int(np.ceil(2 * FAR_RIM * image.shape[0])) + 2)
+    if box is None:
+        return out
+    ys, xs = box
+    known = (rim[ys, xs] <= 0) & (hull[ys, xs] <= 0)
+    if not known.any():
+        return out
+    map_x, map_y = reflection_maps(known)
+    here = np.ascontiguousarray(image[ys, xs])
+    beyond = cv2.remap(here, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out[ys, xs] = np.where((rim[ys, xs] > 0)[:, :, None], beyond, here)
+    return out
+
+
+def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """``(S, S)`` float32 in [0, 1]: the skin-coloured person pixels of the
+    uint8 ``image`` within
+    :data:`FAR_RIM` of the face oval ``hull``, beside it on the side the face
+    is turned away from (the side the nose tip points to), from eye level down
+    to :data:`FAR_RIM_ABOVE_CHIN` face heights above the chin: the rim of
+    cheek between the mesh's outline and the silhouette."""
+    size = hull.shape[0]
+    face = hull > 0
+    near = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3) <= FAR_RIM * size
+    xs = np.flatnonzero(face.any(axis=0))
+    if len(xs) == 0:
+        return np.zeros((size, size), np.float32)
+    centre = 0.5 * (xs[0] + xs[-1] + 1)
+    cols = np.arange(size, dtype=np.float32) + 0.5
+    side = (cols > centre) if vertices[1, 0] > centre else (cols < centre)
+    rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
+    chin_y = float(vertices[152, 1])
+    face_h = float(np.ptp(vertices[:, 1]))
+    eye_y = float(0.5 * (vertices[33, 1] + vertices[263, 1]))
+    band = (rows > eye_y) & (rows < chin_y - FAR_RIM_ABOVE_CHIN * face_h)
+    rim = near & ~face & (person > 0.5) & side[None, :] & band
+    rim &= skin_likeness(image, face) > FAR_RIM_SKIN
+    return cv2.GaussianBlur(rim.astype(np.float32), (0, 0), 1.0)
 
 
 def _inpaint_small(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -275,12 +369,87 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     if not known.any():
         return rgb, alpha
     face_box = face_w[ys, xs] > 0
+    near = out_w[ys, xs].astype(np.float32)
+    detail = reflected_detail(near, known > 0.5)
     known *= 1.0 - skin_likeness(out_w[ys, xs], face_box)
     shade = occlusion_shade(face_box)
-    fill = cv2.multiply(push_pull(out_w[ys, xs].astype(np.float32), known), cv2.merge([shade, shade, shade]))
+    fill = cv2.multiply(push_pull(near, known) + detail, cv2.merge([shade, shade, shade]))
     rgb[wy, wx][ys, xs] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
     alpha[wy, wx] = alpha_w
     return rgb, alpha
+
+
+def reflection_maps(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV ``remap`` maps (x, y; float32 ``(h, w)``, integer = pixel
+    centre) that read each pixel outside ``known`` (bool ``(h, w)``, some
+    pixel known) at its mirror image across the edge of the known pixels:
+    what lies just beyond a strip, reflected into it. A pixel ``d`` pixels
+    from the nearest known one reads ``2 d - 1`` pixels further on, along the
+    direction in which that distance falls fastest (smoothed over
+    :data:`BEHIND_REFLECT_SMOOTH` pixels, so the reflection has no seams where
+    the nearest known pixel jumps)."""
+    h, w = known.shape
+    dist = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    smooth = cv2.GaussianBlur(dist, (0, 0), BEHIND_REFLECT_SMOOTH)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    # Step 2d - 1 down the distance's gradient (none on known pixels).
+    step = np.maximum(2.0 * dist - 1.0, 0.0) / np.maximum(cv2.magnitude(gx, gy), 1e-6)
+    yy, xx = _pixel_grid(h, w)
+    return xx - gx * step, yy - gy * step
+
+
+@lru_cache(maxsize=8)
+def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices ``(h, w)`` float32 (cached, read-only)."""
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    yy.flags.writeable = False
+    xx.flags.writeable = False
+    return yy, xx
+
+
+def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``(h, w, 3)`` float32: fine texture for the pixels outside ``known``
+    (bool ``(h, w)``): the high-pass (finer than :data:`BEHIND_DETAIL_SIGMA`)
+    of ``rgb`` (float32) over the ``known`` pixels, read at each pixel's
+    mirror image across the nearest ``known`` pixel (the texture just outside
+    a strip, reflected into it; :func:`reflection_maps`), limited to
+    :data:`BEHIND_DETAIL_LIMIT`, scaled by :data:`BEHIND_DETAIL_GAIN`. Zero
+    on ``known``."""
+    if known.all() or not known.any():
+        return np.zeros_like(rgb)
+    # High-pass against the local mean of the known pixels alone, so the edge
+    # between them and the rest (the face, the background) is not texture.
+    k = known.astype(np.float32)
+    k3 = cv2.merge([k, k, k])
+    weight = np.maximum(cv2.GaussianBlur(k, (0, 0), BEHIND_DETAIL_SIGMA), np.float32(1e-3))
+    local = cv2.GaussianBlur(cv2.multiply(rgb, k3), (0, 0), BEHIND_DETAIL_SIGMA) / weight[:, :, None]
+    high = cv2.multiply(np.clip(rgb - local, -BEHIND_DETAIL_LIMIT, BEHIND_DETAIL_LIMIT), k3)
+    map_x, map_y = reflection_maps(known)
+    # Unknown pixels' high-pass is zero, so a reading that strays off the
+    # known pixels fades by itself.
+    mirrored = cv2.remap(high, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    mirrored[known] = 0.0
+    return mirrored * np.float32(BEHIND_DETAIL_GAIN)
+
+
+def face_rim_over(behind_alpha: np.ndarray, inside: np.ndarray, face: np.ndarray) -> None:
+    """Let the fill behind a hidden cheek show through the face's outermost
+    pixels, in place: the face's edge is the rasterised mesh's, a staircase,
+    and cut hard against a fill of much the same colour it reads as a pasted
+    sticker with a jagged outline. Face pixels within :data:`FACE_SEAM` of the
+    edge (``inside``: their distance from it, pixels) and next to the fill
+    get its alpha, fading to zero inwards, so the face's edge blends into the
+    (shaded) fill as it would into what lies behind a real silhouette."""
+    k = 2 * int(np.ceil(FACE_SEAM)) + 1
+    box = _active_box(behind_alpha > 0, margin=k)
+    if box is None:
+        return
+    alpha, face, inside = behind_alpha[box], face[box], inside[box]
+    near = cv2.dilate(np.ascontiguousarray(alpha), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    rim = (face > 0) & (inside < FACE_SEAM)
+    fade = 1.0 - smoothstep(inside[rim] / np.float32(FACE_SEAM))
+    alpha[rim] = np.maximum(alpha[rim], near[rim] * fade)
 
 
 SamplingMaps = tuple[np.ndarray, np.ndarray]
@@ -373,6 +542,72 @@ def _blend_mirror(warped: np.ndarray, image8: np.ndarray, mirror_xy: np.ndarray,
     warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(direct), mirrored, 1.0 - w, w)
 
 
+def _replace_far_rim(
+    warped: np.ndarray,
+    layers: SourceLayers,
+    source_xy: "np.ndarray | SamplingMaps",
+    source_float: np.ndarray,
+    face: np.ndarray,
+    face_scale: float,
+    area_scale: float = 1.0,
+) -> None:
+    """Off the driving ``face``, where ``warped`` (uint8, in place) read the
+    source's far rim of cheek stretched out (a head turned away from it: a
+    ghost of the old silhouette), show what lies beyond the rim instead
+    (:attr:`SourceLayers.far_rim_rgb`). Where the flow does not stretch the
+    rim (a still or slightly moving head) it is the cheek's own edge and is
+    kept. ``source_float``: the read positions ``(h, w, 2)``, crop pixels
+    (``source_xy`` may be their :func:`sampling_maps`); ``face_scale``: the
+    source face's area over the driving face's (a face that merely grows or
+    shrinks is not a stretch); ``area_scale``: crop pixel area per output
+    pixel."""
+    rim_box = _active_box(layers.far_rim > 0.01, margin=1)
+    if rim_box is None:
+        return
+    fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
+    # Only the pixels that read within the rim's box (integer read positions;
+    # bilinear reads one more, which the margin covers).
+    ry, rx = rim_box
+    lower, upper = (float(rx.start), float(ry.start)), (float(rx.stop - 1), float(ry.stop - 1))
+    box = _active_box(cv2.inRange(fixed, lower, upper) > 0, margin=0)
+    if box is None:
+        return
+    ys, xs = box
+    w = _remap(layers.far_rim, (np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])), cv2.BORDER_CONSTANT)
+    w *= 1.0 - face[ys, xs]
+    # ... and of those, the ones off the face that read the rim itself.
+    sub = _active_box(w > 0.01, margin=0)
+    if sub is None:
+        return
+    w = w[sub]
+    ys = slice(ys.start + sub[0].start, ys.start + sub[0].stop)
+    xs = slice(xs.start + sub[1].start, xs.start + sub[1].stop)
+    fixed, frac = np.ascontiguousarray(fixed[ys, xs]), np.ascontiguousarray(frac[ys, xs])
+    # Area of source read per output pixel (Jacobian determinant), from
+    # central differences over the box grown by a margin, then averaged over
+    # a few pixels: a smeared rim is a broad stretch, not one odd pixel of
+    # the blend between the face's flow and the head's.
+    pad = FAR_RIM_STRETCH_PAD
+    gy0, gx0 = max(ys.start - pad, 0), max(xs.start - pad, 0)
+    grown = np.ascontiguousarray(source_float[gy0 : ys.stop + pad, gx0 : xs.stop + pad])
+    inner = slice(ys.start - gy0, ys.stop - gy0), slice(xs.start - gx0, xs.stop - gx0)
+    gx = cv2.Sobel(grown, cv2.CV_32F, 1, 0, ksize=1) * 0.5
+    gy = cv2.Sobel(grown, cv2.CV_32F, 0, 1, ksize=1) * 0.5
+    det = gx[:, :, 0] * gy[:, :, 1] - gx[:, :, 1] * gy[:, :, 0]
+    det = cv2.GaussianBlur(det, (0, 0), FAR_RIM_STRETCH_SMOOTH)[inner] / np.float32(area_scale * face_scale)
+    m = w * smoothstep((FAR_RIM_STRETCH_NONE - det) / (FAR_RIM_STRETCH_NONE - FAR_RIM_STRETCH_FULL))
+    if not (m > 0.01).any():
+        return
+    beyond = _remap(layers.far_rim_rgb, (fixed, frac))
+    m = np.ascontiguousarray(m, dtype=np.float32)
+    warped[ys, xs] = cv2.blendLinear(np.ascontiguousarray(warped[ys, xs]), beyond, 1.0 - m, m)
+
+
+def _face_scale(layers: SourceLayers, flow: FlowField) -> float:
+    """Area of the source's face oval over the driving face's (crop pixels)."""
+    return float(np.count_nonzero(layers.face_depth)) / max(float(np.count_nonzero(flow.face)), 1.0)
+
+
 def render(layers: SourceLayers, flow: FlowField) -> Rendered:
     """Render the reenacted crop from the source layers and a flow field.
 
@@ -397,10 +632,12 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         # into what lies around it (they read the source's silhouette).
         inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
+        _replace_far_rim(warped, layers, src_xy, np.ascontiguousarray(flow.source_xy[ys, xs]), face, _face_scale(layers, flow))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
         b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
         b_alpha *= flow.moving[ys, xs]
+        face_rim_over(b_alpha, inside, face)
         _over(out, b_rgb, b_alpha)
         _over(out, np.ascontiguousarray(mouth_rgb[ys, xs]), np.ascontiguousarray(mouth_alpha[ys, xs]))
         image[ys, xs] = out
@@ -449,13 +686,18 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
         def up(img: np.ndarray) -> np.ndarray:
             return cv2.remap(img, cx, cy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-        src = up(flow.source_xy)
+        src_crop = up(flow.source_xy)
+        src = src_crop.copy()
         src[:, :, 0] = src[:, :, 0] * c2f[0, 0] + (c2f[0, 2] - fx0)
         src[:, :, 1] = src[:, :, 1] * c2f[1, 1] + (c2f[1, 2] - fy0)
         here = canvas[top - fy0 : bottom - fy0, x0 - fx0 : x1 - fx0]
+        warped = _remap(canvas, src)
+        _replace_far_rim(
+            warped, layers, src_crop, src_crop, up(flow.face.astype(np.float32)), _face_scale(layers, flow), float(f2c[0, 0] * f2c[1, 1])
+        )
         out[top:bottom, x0:x1] = composite(
             np.ascontiguousarray(here),
-            _remap(canvas, src),
+            warped,
             up(rendered.alpha),
             up(rendered.revealed),
             up(layers.background),
