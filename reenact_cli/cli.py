@@ -376,7 +376,7 @@ def bench(
         generator_ms = sum(lres.median_ms[k] for k in ("flow_prior", "motion_net", "occlusion_net", "encoder", "decoder"))
         table.add_row("generator (prior .. decoder)", f"{generator_ms:.2f}", "", "66")
         data_console.print(table)
-        if (busy := load_warning(lres.load_average, lres.threads)) is not None:
+        if (busy := load_warning(lres.load_average, lres.threads, lres.other_cpu)) is not None:
             console.print(busy, markup=False, soft_wrap=True)
         return
     res = run_bench(source, driver, _config(size, "cpu", face_model), runs, warmup)
@@ -391,7 +391,7 @@ def bench(
         table.add_row(k.replace("_", " "), f"{res.median_ms[k]:.2f}", f"{res.p90_ms[k]:.2f}")
     table.add_row("(paste back onto the source photo)", f"{res.paste_ms:.2f}", "")
     data_console.print(table)
-    if (busy := load_warning(res.load_average, res.threads)) is not None:
+    if (busy := load_warning(res.load_average, res.threads, res.other_cpu)) is not None:
         console.print(busy, markup=False, soft_wrap=True)
 
 

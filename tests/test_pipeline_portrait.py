@@ -110,6 +110,7 @@ def test_bench_command_prints_every_stage(tmp_path, monkeypatch):
     assert calls == [True] * 4
     data = json.loads(res.stdout[res.stdout.index("{") :])
     assert set(data["median_ms"]) == {"mesh_regression", "fit_compose", "flow", "render", "total"}
+    assert "other_cpu" in data and "load_average" in data
     assert all(v > 0 for v in data["median_ms"].values())
 
 

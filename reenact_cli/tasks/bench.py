@@ -19,9 +19,9 @@ STAGES = ("mesh_regression", "fit_compose", "flow", "render", "total")
 
 
 def machine_load() -> float:
-    """The 1-minute load average (0 where the OS does not say). Timings taken
-    while other processes compete for the cores are not comparable: PyTorch's
-    threads slow down many times over when the cores are oversubscribed."""
+    """The 1-minute load average (0 where the OS does not say). It counts this
+    process too (MediaPipe's threads alone keep it near 1), so it is only the
+    fallback for :func:`load_warning` where :class:`CpuMeter` cannot read."""
     import os
 
     try:
@@ -30,11 +30,60 @@ def machine_load() -> float:
         return 0.0
 
 
-def load_warning(load: float, threads: int) -> str | None:
-    """A line to print when the machine was busy during the benchmark."""
+class CpuMeter:
+    """How many cores *other* processes kept busy while a benchmark ran: the
+    machine's busy CPU time (``/proc/stat``, Linux) minus this process's own
+    (``os.times``), over the wall time. Timings taken while other processes
+    compete for the cores are not comparable: PyTorch's threads slow down
+    many times over when the cores are oversubscribed.
+
+    ``start()`` then ``stop()``; ``stop()`` returns cores (float) or None
+    where ``/proc/stat`` cannot be read.
+    """
+
+    def __init__(self) -> None:
+        self._start: tuple[float, float, float] | None = None
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        import os
+        import time
+
+        try:
+            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+            ticks = [int(v) for v in fields[1:]]
+            hz = os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None
+        # user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait.
+        busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / hz
+        t = os.times()
+        return busy, t.user + t.system, time.monotonic()
+
+    def start(self) -> None:
+        self._start = self._sample()
+
+    def stop(self) -> float | None:
+        end = self._sample()
+        if self._start is None or end is None or end[2] <= self._start[2]:
+            return None
+        busy, own, wall = (e - s for e, s in zip(end, self._start))
+        return max(busy - own, 0.0) / wall
+
+
+def load_warning(load: float, threads: int, other_cpu: float | None = None) -> str | None:
+    """A line to print when the machine was busy during the benchmark: other
+    processes kept more than a quarter of the cores busy (``other_cpu``, from
+    :class:`CpuMeter`), or, where that is unknown, the load average exceeded
+    half the cores."""
     import os
 
     cores = os.cpu_count() or 1
+    if other_cpu is not None:
+        if other_cpu > 0.25 * cores:
+            return (f"warning: other processes kept {other_cpu:.1f} of {cores} cores busy during the benchmark "
+                    f"({threads} torch threads): these timings are not comparable; rerun on an idle machine")
+        return None
     if load > 0.5 * cores:
         return (f"warning: the machine was busy (load average {load:.1f} on {cores} cores, {threads} torch threads): "
                 "these timings are not comparable; rerun on an idle machine")
@@ -52,6 +101,7 @@ class BenchResult:
     paste_ms: float
     threads: int
     load_average: float = 0.0
+    other_cpu: float | None = None
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, indent=1)
@@ -81,7 +131,10 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
     paste_samples = []
     with progress() as bar:
         task = bar.add_task("benchmarking", total=warmup + runs)
+        meter = CpuMeter()
         for i in range(warmup + runs):
+            if i == warmup:
+                meter.start()
             t0 = time.perf_counter()
             meshes = tracker.detect(frame)
             t1 = time.perf_counter()
@@ -101,7 +154,8 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
             bar.advance(task)
     med = {k: float(np.median(v)) for k, v in samples.items()}
     p90 = {k: float(np.percentile(v, 90)) for k, v in samples.items()}
-    return BenchResult(size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads(), machine_load())
+    other = meter.stop()
+    return BenchResult(size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads(), machine_load(), other)
 
 
 @dataclass(frozen=True)

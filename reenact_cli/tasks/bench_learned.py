@@ -19,7 +19,7 @@ import numpy as np
 from ..face.regress import MeshRegressor
 from ..media.image_io import read_image
 from ..pipeline import PipelineConfig, Reenactor
-from .bench import machine_load
+from .bench import CpuMeter, machine_load
 from .console import progress
 from .demo import demo_portrait
 
@@ -44,6 +44,7 @@ class LearnedBenchResult:
     p90_ms: dict[str, float]
     parameters: dict[str, int]
     load_average: float = 0.0
+    other_cpu: float | None = None
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -115,7 +116,10 @@ def run_learned_bench(
     samples: dict[str, list[float]] = {key: [] for key in LEARNED_STAGES}
     with torch.no_grad(), progress() as bar:
         task = bar.add_task(f"benchmarking {name} on {device}", total=warmup + runs)
+        meter = CpuMeter()
         for i in range(warmup + runs):
+            if i == warmup:
+                meter.start()
             t0 = sync()
             meshes = tracker.detect(frame)
             t1 = time.perf_counter()
@@ -153,4 +157,5 @@ def run_learned_bench(
         {key: float(np.percentile(v, 90)) for key, v in samples.items()},
         params,
         machine_load(),
+        meter.stop(),
     )

@@ -1,0 +1,40 @@
+"""The benchmark's busy-machine warning counts other processes, not itself."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reenact_cli.tasks.bench import CpuMeter, load_warning
+
+BURN = "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 0.8:\n    pass\n"
+
+
+@pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="CpuMeter reads /proc/stat (Linux)")
+def test_cpu_meter_counts_other_processes_not_this_one():
+    meter = CpuMeter()
+    meter.start()
+    exec(BURN)  # this process's own work: not counted
+    own = meter.stop()
+    meter.start()
+    subprocess.run([sys.executable, "-c", BURN], check=True)  # another process: counted
+    other = meter.stop()
+    assert own is not None and other is not None
+    # A core's worth more when the work was another process's (compared, not
+    # absolute: whatever else runs on the machine counts in both).
+    assert other - own > 0.5, (own, other)
+
+
+def test_warning_follows_other_processes_when_known(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    # The load average counts the benchmark itself: with the other processes
+    # measured, a high load alone is no warning, and their use is.
+    assert load_warning(5.0, 2, other_cpu=0.1) is None
+    line = load_warning(0.0, 2, other_cpu=1.0)
+    assert line is not None and "1.0 of 2 cores" in line
+    # Without a measurement, the load average decides.
+    assert load_warning(1.5, 2) is not None
+    assert load_warning(0.5, 2) is None
