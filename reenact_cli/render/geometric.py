@@ -21,14 +21,14 @@ Pixels that do not move are passed through exactly (bit-identical).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
+from ..conventions import pixel_centres
 from ..face.crop import CropTransform
 from ..face.segmentation import PersonSegmenter, face_hull_mask
-from ..face.topology import face_topology
+from ..face.topology import LEFT_EYE_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS, face_topology
 from ..flow.extend import push_pull, smoothstep
 from ..flow.geometric import FlowField
 from .mouth import paint_mouth
@@ -258,11 +258,11 @@ def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: n
         return np.zeros((size, size), np.float32)
     centre = 0.5 * (xs[0] + xs[-1] + 1)
     cols = np.arange(size, dtype=np.float32) + 0.5
-    side = (cols > centre) if vertices[1, 0] > centre else (cols < centre)
+    side = (cols > centre) if vertices[NOSE_TIP, 0] > centre else (cols < centre)
     rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
-    chin_y = float(vertices[152, 1])
+    chin_y = float(vertices[152, 1])  # MediaPipe's chin vertex
     face_h = float(np.ptp(vertices[:, 1]))
-    eye_y = float(0.5 * (vertices[33, 1] + vertices[263, 1]))
+    eye_y = float(0.5 * (vertices[RIGHT_EYE_CORNERS[0], 1] + vertices[LEFT_EYE_CORNERS[1], 1]))  # outer corners
     band = (rows > eye_y) & (rows < chin_y - FAR_RIM_ABOVE_CHIN * face_h)
     rim = near & ~face & (person > 0.5) & side[None, :] & band
     rim &= skin_likeness(image, face) > FAR_RIM_SKIN
@@ -395,17 +395,9 @@ def reflection_maps(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
     # Step 2d - 1 down the distance's gradient (none on known pixels).
     step = np.maximum(2.0 * dist - 1.0, 0.0) / np.maximum(cv2.magnitude(gx, gy), 1e-6)
-    yy, xx = _pixel_grid(h, w)
-    return xx - gx * step, yy - gy * step
-
-
-@lru_cache(maxsize=8)
-def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices ``(h, w)`` float32 (cached, read-only)."""
-    yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    yy.flags.writeable = False
-    xx.flags.writeable = False
-    return yy, xx
+    # OpenCV's maps put pixel centres at integers, ours at +0.5.
+    centres = pixel_centres(w, h)
+    return (centres[:, :, 0] - 0.5) - gx * step, (centres[:, :, 1] - 0.5) - gy * step
 
 
 def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -47,7 +47,6 @@ class CpuMeter:
     @staticmethod
     def _sample() -> tuple[float, float, float] | None:
         import os
-        import time
 
         try:
             fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
