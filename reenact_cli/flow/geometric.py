@@ -26,7 +26,7 @@ from ..conventions import pixel_centres, pixels_to_grid
 from ..face.topology import INNER_LIP_MID, Topology, face_topology
 from .extend import push_pull, smoothstep
 from ..face.pose import procrustes
-from .raster import Raster, linear_maps, rasterize, signed_areas
+from .raster import Raster, linear_maps, rasterize, scatter_rows, signed_areas, take_rows
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,8 @@ def geometric_flow(
     stretch = (area_d * front) / np.maximum(area_s * front, 1e-3)
     bad_tri = np.zeros(len(triangles), dtype=bool)
     bad_tri[:n_face] = (area_s * front <= 0) | (stretch > config.stretch_unseen)
-    unseen = np.zeros((size, size), dtype=bool)
-    unseen.reshape(-1)[raster.flat] = bad_tri[raster.ids]
+    # (The triangle image's -1, no triangle, reads the appended False.)
+    unseen = np.take(np.append(bad_tri, False), raster.triangle)
 
     # Mouth: warp the source's opening if it showed enough of it, else paint.
     mouth = np.zeros((size, size), dtype=bool)
@@ -239,7 +239,7 @@ def geometric_flow(
         sel = mirrored_tri[raster.ids]
         sub = Raster(raster.triangle, raster.rows[sel], raster.cols[sel], raster.ids[sel], raster.corners)
         at_mirror = sub.evaluate(maps[:, :, 5:])
-        mirror_field[raster.flat[sel]] = at_mirror[:, :2]
+        scatter_rows(mirror_field, raster.flat[sel], at_mirror[:, :2])
         weight_field[raster.flat[sel]] = np.clip(at_mirror[:, 2], 0.0, 1.0)
     if weight_field.any():
         # The mirror of the face's edge is the other edge, where the source's
@@ -300,6 +300,22 @@ def vertex_facing(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return np.clip(toward, 0.0, 1.0)
 
 
+#: The last source mesh's :func:`vertex_facing` (a video drives one source
+#: through many frames): key = the vertices' bytes.
+_source_facing: dict[bytes, np.ndarray] = {}
+
+
+def _source_vertex_facing(src: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """:func:`vertex_facing` of the source mesh, computed once per source."""
+    key = np.ascontiguousarray(src).tobytes() + np.ascontiguousarray(triangles).tobytes()
+    found = _source_facing.get(key)
+    if found is None:
+        found = vertex_facing(src, triangles)
+        _source_facing.clear()
+        _source_facing[key] = found
+    return found
+
+
 def _mirror_lookup(
     src: np.ndarray, drv: np.ndarray, triangles: np.ndarray, mirror: np.ndarray | None, config: GeometricFlowConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -310,7 +326,7 @@ def _mirror_lookup(
     """
     if mirror is None:
         return src[:, :2].copy(), np.zeros(len(src), dtype=np.float32)
-    f_s = vertex_facing(src, triangles)
+    f_s = _source_vertex_facing(src, triangles)
     f_d = vertex_facing(drv, triangles)
     better = smoothstep((f_s[mirror] - f_s - config.mirror_margin) / 0.3)
     needed = smoothstep((f_d - f_s) / 0.3)
@@ -338,7 +354,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     pivot_z = float(0.5 * (drv[234, 2] + drv[454, 2]))
     flat = raster.flat
     stack = np.zeros((size * size, 3), dtype=np.float32)
-    stack[flat] = at_pixels[:, 2:]
+    scatter_rows(stack, flat, at_pixels[:, 2:])
     stack = stack.reshape(size, size, 3)
     face = raster.mask
     n = (size + EXTENSION_STEP - 1) // EXTENSION_STEP
@@ -369,9 +385,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     weight = weight * smoothstep(edge[:, None] / band) * smoothstep(edge[None, :] / band)
     coarse_disp = (rigid_disp + nonrigid) * weight[:, :, None]
     out = cv2.resize(coarse_disp, (size, size), interpolation=cv2.INTER_LINEAR)
-    face_disp = at_pixels[:, :2].copy()
-    face_disp[:, 0] -= cols.astype(np.float32) + 0.5
-    face_disp[:, 1] -= rows.astype(np.float32) + 0.5
+    face_disp = at_pixels[:, :2] - take_rows(pixel_centres(size, size).reshape(-1, 2), flat)
     # Within a few pixels of the face, blend from the nearest face pixel's
     # displacement to the coarse field, so the face edge has no seam.
     if EXTENSION_STEP > 1:
@@ -385,23 +399,22 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
             (~box_face).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
         )
         ring_r, ring_c = np.nonzero((d_box > 0) & (d_box < band))
-        # Each face pixel is its own label: map labels to positions in ``flat``.
+        # Each face pixel is its own label: map labels to the pixels' positions.
         box_flat = (rows - r0) * (c1 - c0) + (cols - c0)
-        label_to_face = np.zeros(int(labels.max()) + 1, dtype=np.int64)
-        label_to_face[labels.reshape(-1)[box_flat]] = np.arange(len(flat))
+        label_to_pixel = np.zeros(int(labels.max()) + 1, dtype=np.int64)
+        label_to_pixel[np.take(labels, box_flat)] = box_flat
         # The face edge's own values are noisy (slivers seen edge-on): use a
         # locally averaged face displacement as the value to blend from.
-        box_disp = np.zeros((r1 - r0, c1 - c0, 2), dtype=np.float32)
-        box_disp.reshape(-1, 2)[box_flat] = face_disp
+        box_disp = np.zeros(((r1 - r0) * (c1 - c0), 2), dtype=np.float32)
+        scatter_rows(box_disp, box_flat, face_disp)
         weight_sum = cv2.GaussianBlur(box_face.astype(np.float32), (0, 0), 1.5)
-        averaged = cv2.GaussianBlur(box_disp, (0, 0), 1.5) / np.maximum(weight_sum, 1e-6)[:, :, None]
-        nearest_pixel = box_flat[label_to_face[labels[ring_r, ring_c]]]
-        nearest = averaged.reshape(-1, 2)[nearest_pixel]
+        averaged = cv2.GaussianBlur(box_disp.reshape(r1 - r0, c1 - c0, 2), (0, 0), 1.5) / np.maximum(weight_sum, 1e-6)[:, :, None]
+        nearest = take_rows(averaged.reshape(-1, 2), label_to_pixel[labels[ring_r, ring_c]])
         b = smoothstep(d_box[ring_r, ring_c] / band)[:, None]
         ring = (ring_r + r0) * size + (ring_c + c0)
         out_flat = out.reshape(-1, 2)
-        out_flat[ring] = nearest + b * (out_flat[ring] - nearest)
-    out.reshape(-1, 2)[flat] = face_disp
+        scatter_rows(out_flat, ring, nearest + b * (take_rows(out_flat, ring) - nearest))
+    scatter_rows(out.reshape(-1, 2), flat, face_disp)
     # Moving: displacement of 1/64 pixel or more. OpenCV's remap rounds
     # positions to 1/32 pixel, so below half of that it reads the pixel itself
     # and the pixel is passed through unchanged.
