@@ -116,6 +116,30 @@ class FaceCrop:
     mesh: Mesh
 
 
+#: One landmark of a serialised ``NormalizedLandmarkList`` holding x, y, z
+#: only: field 1 (a landmark, 15 bytes long), then fields 1-3 as fixed32 floats.
+_LANDMARK_RECORD = np.dtype(
+    [("tag", "u1"), ("length", "u1"), ("tx", "u1"), ("x", "<f4"), ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")]
+)
+_LANDMARK_TAGS = np.array([0x0A, 15, 0x0D, 0x15, 0x1D], dtype=np.uint8)  # bytes 0, 1, 2, 7, 12
+
+
+def landmark_array(landmarks) -> np.ndarray:
+    """``(N, 3)`` float32 (x, y, z) of a MediaPipe ``NormalizedLandmarkList``.
+
+    Reads the serialised message as fixed-size records (about 20x faster than
+    reading 478 x 3 protobuf attributes in Python); falls back to the
+    attributes when the message holds anything else (visibility, presence)."""
+    data = landmarks.SerializeToString()
+    n = len(landmarks.landmark)
+    if len(data) == n * _LANDMARK_RECORD.itemsize:
+        rec = np.frombuffer(data, dtype=_LANDMARK_RECORD)
+        tags = np.frombuffer(data, dtype=np.uint8).reshape(n, -1)[:, [0, 1, 2, 7, 12]]
+        if np.array_equal(tags, np.broadcast_to(_LANDMARK_TAGS, tags.shape)):
+            return np.stack([rec["x"], rec["y"], rec["z"]], axis=1)
+    return np.array([(p.x, p.y, p.z) for p in landmarks.landmark], dtype=np.float32)
+
+
 class MeshRegressor:
     """MediaPipe Face Mesh with iris refinement.
 
@@ -177,7 +201,7 @@ class MeshRegressor:
             return []
         meshes = []
         for face in result.multi_face_landmarks:
-            pts = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+            pts = landmark_array(face)
             pts *= np.array([w, h, w], dtype=np.float32)  # normalised -> frame pixels
             meshes.append(Mesh(pts[:NUM_FACE_VERTICES], pts[NUM_FACE_VERTICES:], (w, h)))
         return sorted(meshes, key=_face_area, reverse=True)

@@ -31,6 +31,7 @@ from ..face.segmentation import PersonSegmenter, face_hull_mask
 from ..face.topology import LEFT_EYE_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS, face_topology
 from ..flow.extend import push_pull, smoothstep
 from ..flow.geometric import FlowField
+from ..flow.raster import take_rows
 from .mouth import paint_mouth
 
 #: Person-mask threshold and dilation (fraction of the crop) for the plate.
@@ -297,8 +298,22 @@ def hidden_face(face_depth: np.ndarray, source_xy: "np.ndarray | SamplingMaps", 
     turning away): the renderer shows what lies around them there instead
     (:func:`behind_fill`). ``source_xy``: read positions ``(h, w, 2)`` or
     their :func:`sampling_maps`."""
-    depth = _remap(face_depth, source_xy, cv2.BORDER_CONSTANT)
-    return smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
+    fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
+    hidden = np.zeros(face.shape, dtype=np.float32)
+    deep = _active_box(face_depth >= HIDDEN_FROM, margin=0)
+    if deep is None:
+        return hidden
+    # Only pixels off the face whose bilinear read (integer corner x, y and
+    # x + 1, y + 1) touches the deep box can read a depth past HIDDEN_FROM
+    # (elsewhere it reads zeros, or depths of at most HIDDEN_FROM): sample those.
+    ry, rx = deep
+    lower, upper = (float(rx.start - 1), float(ry.start - 1)), (float(rx.stop - 1), float(ry.stop - 1))
+    index = np.flatnonzero((cv2.inRange(fixed, lower, upper) > 0) & (face == 0))
+    if len(index) == 0:
+        return hidden
+    depth = _remap_at(face_depth, (fixed, frac), index, cv2.BORDER_CONSTANT)
+    hidden.reshape(-1)[index] = smoothstep((depth - HIDDEN_FROM) / HIDDEN_RAMP)
+    return hidden
 
 
 def skin_likeness(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
@@ -461,6 +476,19 @@ def _remap(img: np.ndarray, source_xy: np.ndarray | SamplingMaps, border: int = 
     :func:`sampling_maps` of them)."""
     fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
     return cv2.remap(img, fixed, frac, cv2.INTER_LINEAR, borderMode=border)
+
+
+def _remap_at(img: np.ndarray, maps: SamplingMaps, index: np.ndarray, border: int) -> np.ndarray:
+    """:func:`_remap` at the flat pixel ``index (N,)`` of the maps only:
+    ``(N,)`` values of the single-channel ``img``, bit for bit as in the full
+    remap. (OpenCV's remap needs sides under 32767, so the N reads are laid
+    out as rows of 256.)"""
+    fixed, frac = maps
+    n = len(index)
+    padded = np.resize(index, -(-n // 256) * 256)  # repeats the first indices
+    at_fixed = take_rows(np.ascontiguousarray(fixed).reshape(-1, 2), padded).reshape(-1, 256, 2)
+    at_frac = np.take(frac, padded).reshape(-1, 256)
+    return cv2.remap(img, at_fixed, at_frac, cv2.INTER_LINEAR, borderMode=border).reshape(-1)[:n]
 
 
 def composite(
