@@ -239,13 +239,15 @@ def geometric_flow(
         sel = mirrored_tri[raster.ids]
         sub = Raster(raster.triangle, raster.rows[sel], raster.cols[sel], raster.ids[sel], raster.corners)
         at_mirror = sub.evaluate(maps[:, :, 5:])
-        scatter_rows(mirror_field, raster.flat[sel], at_mirror[:, :2])
-        weight_field[raster.flat[sel]] = np.clip(at_mirror[:, 2], 0.0, 1.0)
-    if weight_field.any():
-        # The mirror of the face's edge is the other edge, where the source's
-        # silhouette is: fade the mirror reading out over the outermost pixels.
-        inside = cv2.distanceTransform(face.astype(np.uint8), cv2.DIST_L2, 3).reshape(-1)
-        weight_field *= smoothstep(inside / config.mirror_edge)
+        index = raster.flat[sel]
+        scatter_rows(mirror_field, index, at_mirror[:, :2])
+        weight = np.clip(at_mirror[:, 2], 0.0, 1.0)
+        if weight.any():
+            # The mirror of the face's edge is the other edge, where the source's
+            # silhouette is: fade the mirror reading out over the outermost pixels.
+            inside = cv2.distanceTransform(face.astype(np.uint8), cv2.DIST_L2, 3).reshape(-1)
+            weight *= smoothstep(np.take(inside, index) / config.mirror_edge)
+        weight_field[index] = weight
     return FlowField(
         source_xy, face, mouth, mouth_ut, unseen, moving,
         mirror_field.reshape(size, size, 2), weight_field.reshape(size, size),
@@ -418,6 +420,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     # Moving: displacement of 1/64 pixel or more. OpenCV's remap rounds
     # positions to 1/32 pixel, so below half of that it reads the pixel itself
     # and the pixel is passed through unchanged.
-    # (Per-component maximum: numpy's any() over a length-2 axis is ~20x slower.)
-    moving = np.maximum(np.abs(out[:, :, 0]), np.abs(out[:, :, 1])) >= 1.0 / 64.0
+    # (One inRange over both components: still means both strictly within.)
+    still = float(np.nextafter(np.float32(1.0 / 64.0), np.float32(0.0)))
+    moving = cv2.inRange(out, (-still, -still), (still, still)) == 0
     return out, moving

@@ -68,12 +68,18 @@ class Raster:
     def evaluate(self, maps: np.ndarray) -> np.ndarray:
         """Per-triangle affine ``maps (T, 3, C)`` (from :func:`linear_maps`) at the
         covered pixels: ``(P, C)`` float32. Equivalent to :meth:`interpolate`, faster."""
-        t, _, c = maps.shape
-        # np.take on the flattened maps gathers about twice as fast as maps[ids].
-        m = np.take(maps.reshape(t, 3 * c), self.ids, axis=0).reshape(-1, 3, c)  # (P, 3, C)
+        # Gather each of the three (T, C) planes contiguously: arithmetic on
+        # (P, C) rows strided through a (P, 3, C) gather is about twice slower.
+        planes = np.ascontiguousarray(np.moveaxis(maps, 1, 0), dtype=np.float32)
         x = (self.cols.astype(np.float32) + 0.5)[:, None]
         y = (self.rows.astype(np.float32) + 0.5)[:, None]
-        return x * m[:, 0] + y * m[:, 1] + m[:, 2]
+        out = np.take(planes[0], self.ids, axis=0)
+        out *= x
+        along_y = np.take(planes[1], self.ids, axis=0)
+        along_y *= y
+        out += along_y
+        out += np.take(planes[2], self.ids, axis=0)
+        return out
 
 
 def _as_elements(a: np.ndarray) -> np.ndarray:

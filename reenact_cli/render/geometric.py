@@ -530,6 +530,18 @@ def _over(out: np.ndarray, rgb: np.ndarray | None, alpha: np.ndarray | None) -> 
         out[ys, xs] = cv2.blendLinear(np.ascontiguousarray(out[ys, xs]), np.ascontiguousarray(rgb[ys, xs]), 1.0 - m, m)
 
 
+def inside_distance(mask: np.ndarray) -> np.ndarray:
+    """``(h, w)`` float32: for each pixel of ``mask`` (uint8 0/1), its distance
+    (pixels, OpenCV's 3x3 L2 chamfer) to the nearest pixel outside it, the
+    array's border counting as outside; 0 outside. Computed over the mask's
+    bounding box only (a ring of outside pixels bounds every shortest path)."""
+    inside = np.zeros(mask.shape, dtype=np.float32)
+    box = _active_box(mask > 0, margin=0)
+    if box is not None:
+        inside[box] = cv2.distanceTransform(np.pad(mask[box], 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    return inside
+
+
 def _active_box(mask: np.ndarray, margin: int = 2) -> tuple[slice, slice] | None:
     """Bounding box (row slice, col slice) of a mask, grown by ``margin``."""
     rows = np.flatnonzero(mask.any(axis=1))
@@ -650,7 +662,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         a = _remap(layers.person, src_xy)
         # The face is person by definition; its outermost pixels blend softly
         # into what lies around it (they read the source's silhouette).
-        inside = cv2.distanceTransform(np.pad(face, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        inside = inside_distance(face)
         a = np.maximum(a, np.minimum(inside / FACE_FEATHER, 1.0))
         _replace_far_rim(warped, layers, src_xy, np.ascontiguousarray(flow.source_xy[ys, xs]), face, _face_scale(layers, flow))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])

@@ -1,0 +1,76 @@
+"""The fast paths of the per-frame work give exactly what the plain numpy /
+OpenCV expression they replace gives."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from reenact_cli.flow.raster import rasterize, scatter_rows, take_rows
+from reenact_cli.render.geometric import (
+    HIDDEN_FROM,
+    HIDDEN_RAMP,
+    hidden_face,
+    inside_distance,
+    sampling_maps,
+)
+from reenact_cli.flow.extend import smoothstep
+
+
+@pytest.mark.parametrize("channels,dtype", [(1, np.float32), (2, np.float32), (3, np.float32), (5, np.float32), (2, np.int16), (3, np.uint8)])
+def test_row_copies_match_fancy_indexing(channels, dtype):
+    rng = np.random.default_rng(channels)
+    table = (rng.random((500, channels)) * 100).astype(dtype)
+    index = rng.choice(500, 200, replace=False)
+    np.testing.assert_array_equal(take_rows(table, index), table[index])
+    rows = (rng.random((200, channels)) * 100).astype(dtype)
+    expected, got = table.copy(), table.copy()
+    expected[index] = rows
+    scatter_rows(got, index, rows)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_evaluate_gives_the_plain_affine_formula():
+    rng = np.random.default_rng(0)
+    verts = np.concatenate([rng.uniform(10, 110, (40, 2)), rng.uniform(0, 5, (40, 1))], axis=1).astype(np.float32)
+    tris = np.array([rng.choice(40, 3, replace=False) for _ in range(60)])
+    raster = rasterize(verts, tris, (128, 128))
+    maps = rng.normal(size=(len(tris), 3, 4)).astype(np.float32)
+    m = maps[raster.ids]
+    x = (raster.cols.astype(np.float32) + 0.5)[:, None]
+    y = (raster.rows.astype(np.float32) + 0.5)[:, None]
+    np.testing.assert_array_equal(raster.evaluate(maps), x * m[:, 0] + y * m[:, 1] + m[:, 2])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_inside_distance_matches_the_whole_array_transform(seed):
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((90, 120), np.uint8)
+    cv2.ellipse(mask, (int(rng.integers(30, 90)), int(rng.integers(25, 65))), (int(rng.integers(10, 40)), int(rng.integers(10, 30))), 0, 0, 360, 1, -1)
+    mask[rng.random(mask.shape) < 0.02] ^= 1  # speckle: holes and islands
+    expected = cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    np.testing.assert_array_equal(inside_distance(mask), expected)
+    assert not inside_distance(np.zeros((5, 5), np.uint8)).any()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hidden_face_matches_a_full_remap(seed):
+    """hidden_face samples only where the face depth can be read; everywhere
+    else the full remap would give 0."""
+    rng = np.random.default_rng(seed)
+    hull = np.zeros((128, 128), np.uint8)
+    cv2.ellipse(hull, (64, 60), (30, 40), 0, 0, 360, 1, -1)
+    depth = cv2.distanceTransform(hull, cv2.DIST_L2, 3)
+    face = np.zeros((128, 128), np.uint8)
+    cv2.ellipse(face, (70, 60), (26, 40), 0, 0, 360, 1, -1)
+    # A smooth warp, with some reads leaving the crop.
+    yy, xx = np.mgrid[0:128, 0:128].astype(np.float32) + 0.5
+    source_xy = np.stack([xx + 12 * np.sin(yy / 20 + seed), yy + rng.normal(0, 3, yy.shape)], axis=-1).astype(np.float32)
+    source_xy[:6] -= 20
+    maps = sampling_maps(source_xy)
+    full = cv2.remap(depth, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    expected = smoothstep((full - HIDDEN_FROM) / HIDDEN_RAMP) * (1.0 - face.astype(np.float32))
+    got = hidden_face(depth, maps, face)
+    assert (got > 0).sum() > 50  # the case is not empty
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(hidden_face(depth, source_xy, face), expected)
