@@ -74,3 +74,32 @@ def test_hidden_face_matches_a_full_remap(seed):
     assert (got > 0).sum() > 50  # the case is not empty
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(hidden_face(depth, source_xy, face), expected)
+
+
+@pytest.mark.parametrize("size,n", [(256, 64), (200, 50), (250, 63)])
+def test_block_means_average_the_given_pixels(size, n):
+    """Coarse averages for the off-face extension: where the blocks tile the
+    image exactly they are OpenCV's area resize of the scattered values
+    divided by the coverage; otherwise every pixel still counts once."""
+    from reenact_cli.flow.geometric import _block_means
+
+    rng = np.random.default_rng(size)
+    given = np.zeros((size, size), bool)
+    cv2.circle(given.view(np.uint8), (size // 2, size // 2), size // 3, 1, -1)
+    rows, cols = np.nonzero(given)
+    values = rng.normal(size=(len(rows), 3)).astype(np.float32)
+    cover, means = _block_means(rows, cols, values, size, n)
+    assert cover.shape == (n, n) and means.shape == (n, n, 3)
+    assert cover.min() == 0.0 and cover.max() == 1.0
+    if size % n == 0:
+        stack = np.zeros((size, size, 3), np.float32)
+        stack[rows, cols] = values
+        area = cv2.resize(given.astype(np.float32), (n, n), interpolation=cv2.INTER_AREA)
+        np.testing.assert_allclose(cover, area, atol=1e-6)
+        expected = cv2.resize(stack, (n, n), interpolation=cv2.INTER_AREA) / np.maximum(area, 1e-6)[:, :, None]
+        np.testing.assert_allclose(means, expected, atol=1e-5)
+    # Every given value is counted once: the cover-weighted means sum to the total.
+    from reenact_cli.flow.geometric import _block_sizes
+
+    weights = (cover.reshape(-1) * _block_sizes(size, n))[:, None]
+    np.testing.assert_allclose((means.reshape(-1, 3) * weights).sum(axis=0), values.sum(axis=0), rtol=1e-4, atol=1e-3)

@@ -340,6 +340,27 @@ def _mirror_lookup(
 EXTENSION_STEP = 4
 
 
+@lru_cache(maxsize=4)
+def _block_sizes(size: int, n: int) -> np.ndarray:
+    """``(n * n,)`` pixels of an ``size``-square image in each of the ``n x n``
+    blocks of :func:`_block_means`."""
+    edges = np.bincount(np.arange(size) * n // size, minlength=n)
+    return np.outer(edges, edges).reshape(-1)
+
+
+def _block_means(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Average per-pixel ``values (P, C)`` at pixels ``(rows, cols)`` of an
+    ``size``-square image over an ``n x n`` grid of blocks (pixel ``r`` falls in
+    block row ``r * n // size``). Returns ``cover (n, n)``, the fraction of each
+    block's pixels given, and ``means (n, n, C)`` float32 over those (0 where none)."""
+    block = (rows * n // size) * n + cols * n // size
+    count = np.bincount(block, minlength=n * n)
+    cover = (count / _block_sizes(size, n)).astype(np.float32).reshape(n, n)
+    sums = np.stack([np.bincount(block, weights=values[:, k], minlength=n * n) for k in range(values.shape[1])], axis=1)
+    means = (sums / np.maximum(count, 1)[:, None]).astype(np.float32).reshape(n, n, values.shape[1])
+    return cover, means
+
+
 def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, config: GeometricFlowConfig) -> tuple[np.ndarray, np.ndarray]:
     """Displacement ``(S, S, 2)`` and its non-zero mask: the mesh's on the face;
     elsewhere the head's rigid motion on a depth proxy plus the extended
@@ -355,14 +376,10 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     # ear-level extremes), where a turning head's sides and hair are.
     pivot_z = float(0.5 * (drv[234, 2] + drv[454, 2]))
     flat = raster.flat
-    stack = np.zeros((size * size, 3), dtype=np.float32)
-    scatter_rows(stack, flat, at_pixels[:, 2:])
-    stack = stack.reshape(size, size, 3)
     face = raster.mask
     n = (size + EXTENSION_STEP - 1) // EXTENSION_STEP
     step = size / n
-    cover = cv2.resize(face.astype(np.float32), (n, n), interpolation=cv2.INTER_AREA)
-    coarse = cv2.resize(stack, (n, n), interpolation=cv2.INTER_AREA) / np.maximum(cover, 1e-6)[:, :, None]
+    cover, coarse = _block_means(rows, cols, at_pixels[:, 2:], size, n)
     filled = push_pull(coarse, (cover > 0.99).astype(np.float32))
 
     y0, y1 = float(drv[:, 1].min()), float(drv[:, 1].max())
@@ -374,7 +391,10 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     # Rigid motion of (x, y, z), minus (x, y): an affine map of x, y and z.
     sr = (rigid.scale * rigid.rotation).astype(np.float32)
     lin = sr[:2, :2] - np.eye(2, dtype=np.float32)
-    rigid_disp = grid @ lin.T + z[:, :, None] * sr[:2, 2] + rigid.translation[:2].astype(np.float32)
+    shift = rigid.translation[:2].astype(np.float32)
+    rigid_disp = np.empty((n, n, 2), dtype=np.float32)
+    for k in range(2):
+        rigid_disp[:, :, k] = grid[:, :, 0] * lin[k, 0] + grid[:, :, 1] * lin[k, 1] + z * sr[k, 2] + shift[k]
     nonrigid = filled[:, :, 1:] * smoothstep(1.0 - dist / (0.3 * face_h))[:, :, None]
 
     # Fade with distance from the face: slower above (hair), faster below (neck).

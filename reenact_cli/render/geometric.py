@@ -21,6 +21,7 @@ Pixels that do not move are passed through exactly (bit-identical).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -140,6 +141,22 @@ class SourceLayers:
     face_depth: np.ndarray
     far_rim: np.ndarray
     far_rim_rgb: np.ndarray
+
+    # Derived once per source (every frame reads them).
+    @cached_property
+    def far_rim_box(self) -> tuple[slice, slice] | None:
+        """Bounding box of :attr:`far_rim`, grown by a pixel."""
+        return _active_box(self.far_rim > 0.01, margin=1)
+
+    @cached_property
+    def deep_face_box(self) -> tuple[slice, slice] | None:
+        """Bounding box of the face pixels at least :data:`HIDDEN_FROM` deep."""
+        return _active_box(self.face_depth >= HIDDEN_FROM, margin=0)
+
+    @cached_property
+    def face_area(self) -> float:
+        """Pixels inside the source's face oval."""
+        return float(np.count_nonzero(self.face_depth))
 
 
 @dataclass(frozen=True)
@@ -291,16 +308,22 @@ def reveal_mask(person_halo: np.ndarray, warped_alpha: np.ndarray, moving: np.nd
     return cv2.GaussianBlur(r, (3, 3), 0) * m
 
 
-def hidden_face(face_depth: np.ndarray, source_xy: "np.ndarray | SamplingMaps", face: np.ndarray) -> np.ndarray:
+def hidden_face(
+    face_depth: np.ndarray,
+    source_xy: "np.ndarray | SamplingMaps",
+    face: np.ndarray,
+    deep_box: tuple[slice, slice] | None = None,
+) -> np.ndarray:
     """``(h, w)`` in [0, 1]: how much each pixel off the driving ``face`` reads
     the source's face (1 = well inside the source's face oval). Those pixels
     show source face that the driving face now hides (the far cheek of a head
     turning away): the renderer shows what lies around them there instead
     (:func:`behind_fill`). ``source_xy``: read positions ``(h, w, 2)`` or
-    their :func:`sampling_maps`."""
+    their :func:`sampling_maps`; ``deep_box``: the bounding box of
+    ``face_depth >= HIDDEN_FROM`` if known (:attr:`SourceLayers.deep_face_box`)."""
     fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
     hidden = np.zeros(face.shape, dtype=np.float32)
-    deep = _active_box(face_depth >= HIDDEN_FROM, margin=0)
+    deep = deep_box if deep_box is not None else _active_box(face_depth >= HIDDEN_FROM, margin=0)
     if deep is None:
         return hidden
     # Only pixels off the face whose bilinear read (integer corner x, y and
@@ -593,7 +616,7 @@ def _replace_far_rim(
     source face's area over the driving face's (a face that merely grows or
     shrinks is not a stretch); ``area_scale``: crop pixel area per output
     pixel."""
-    rim_box = _active_box(layers.far_rim > 0.01, margin=1)
+    rim_box = layers.far_rim_box
     if rim_box is None:
         return
     fixed, frac = source_xy if isinstance(source_xy, tuple) else sampling_maps(source_xy)
@@ -637,7 +660,7 @@ def _replace_far_rim(
 
 def _face_scale(layers: SourceLayers, flow: FlowField) -> float:
     """Area of the source's face oval over the driving face's (crop pixels)."""
-    return float(np.count_nonzero(layers.face_depth)) / max(float(np.count_nonzero(flow.face)), 1.0)
+    return layers.face_area / max(float(np.count_nonzero(flow.face)), 1.0)
 
 
 def render(layers: SourceLayers, flow: FlowField) -> Rendered:
@@ -667,7 +690,7 @@ def render(layers: SourceLayers, flow: FlowField) -> Rendered:
         _replace_far_rim(warped, layers, src_xy, np.ascontiguousarray(flow.source_xy[ys, xs]), face, _face_scale(layers, flow))
         r = reveal_mask(layers.person_halo[ys, xs], a, flow.moving[ys, xs])
         out = composite(np.ascontiguousarray(layers.image[ys, xs]), warped, a, r, np.ascontiguousarray(layers.background[ys, xs]))
-        b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face), face, a)
+        b_rgb, b_alpha = behind_fill(out, hidden_face(layers.face_depth, src_xy, face, layers.deep_face_box), face, a)
         b_alpha *= flow.moving[ys, xs]
         face_rim_over(b_alpha, inside, face)
         _over(out, b_rgb, b_alpha)
