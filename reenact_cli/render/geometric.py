@@ -384,36 +384,35 @@ def behind_fill(out: np.ndarray, hidden: np.ndarray, face: np.ndarray, person: n
     if not (hidden > 0.01).any():
         return rgb, alpha
     k = 2 * HIDDEN_GROW + 1
-    # All the work lies within reach of the hidden pixels: the strip grown and
-    # softened (Gaussian radius 4 sigma), then the fill's margin around it.
-    reach = _active_box(hidden > 0.0, margin=HIDDEN_GROW + int(np.ceil(4 * HIDDEN_SOFT)) + 1 + 4 * k)
-    assert reach is not None
-    wy, wx = reach
-    hidden_w, face_w, out_w = hidden[wy, wx], face[wy, wx], out[wy, wx]
-    grown = cv2.dilate(hidden_w, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    # The strip grown and softened (Gaussian radius 4 sigma) stays within this
+    # margin of the hidden pixels; the fill reads 4 k pixels around that.
+    hy, hx = _active_box(hidden > 0.0, margin=HIDDEN_GROW + int(np.ceil(4 * HIDDEN_SOFT)) + 1)
+    grown = cv2.dilate(hidden[hy, hx], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     soft = cv2.GaussianBlur(grown, (0, 0), HIDDEN_SOFT)
-    off = 1.0 - face_w.astype(np.float32)
-    alpha_w = np.maximum(hidden_w, soft) * off
-    alpha_w[alpha_w < 0.02] = 0.0
-    box = _active_box(alpha_w > 0.0, margin=4 * k)
-    if box is None:
+    strip = np.maximum(hidden[hy, hx], soft) * (face[hy, hx] == 0)
+    strip[strip < 0.02] = 0.0
+    inner = _active_box(strip > 0.0, margin=0)
+    if inner is None:
         return rgb, alpha
-    ys, xs = box
-    known = ((alpha_w[ys, xs] <= 0.0) & (off[ys, xs] > 0)).astype(np.float32)
+    alpha[hy, hx] = strip
+    h, w = hidden.shape
+    m = 4 * k
+    ys = slice(max(0, hy.start + inner[0].start - m), min(h, hy.start + inner[0].stop + m))
+    xs = slice(max(0, hx.start + inner[1].start - m), min(w, hx.start + inner[1].stop + m))
+    face_box = face[ys, xs] > 0
+    known = ((alpha[ys, xs] <= 0.0) & ~face_box).astype(np.float32)
     if person is not None:
-        person_box = person[wy, wx][ys, xs]
+        person_box = person[ys, xs]
         if (known * person_box > 0.5).sum() >= 16:
             known *= person_box
     if not known.any():
-        return rgb, alpha
-    face_box = face_w[ys, xs] > 0
-    near = out_w[ys, xs].astype(np.float32)
+        return rgb, np.zeros_like(hidden)
+    near = out[ys, xs].astype(np.float32)
     detail = reflected_detail(near, known > 0.5)
-    known *= 1.0 - skin_likeness(out_w[ys, xs], face_box)
+    known *= 1.0 - skin_likeness(out[ys, xs], face_box)
     shade = occlusion_shade(face_box)
     fill = cv2.multiply(push_pull(near, known) + detail, cv2.merge([shade, shade, shade]))
-    rgb[wy, wx][ys, xs] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
-    alpha[wy, wx] = alpha_w
+    rgb[ys, xs] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
     return rgb, alpha
 
 
