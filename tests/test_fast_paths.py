@@ -103,3 +103,43 @@ def test_block_means_average_the_given_pixels(size, n):
 
     weights = (cover.reshape(-1) * _block_sizes(size, n))[:, None]
     np.testing.assert_allclose((means.reshape(-1, 3) * weights).sum(axis=0), values.sum(axis=0), rtol=1e-4, atol=1e-3)
+
+
+def _push_pull_numpy(values: np.ndarray, known: np.ndarray, min_size: int = 2) -> np.ndarray:
+    """push_pull written with numpy broadcasting (the plain form of the same float ops)."""
+    v = values.astype(np.float32)
+    squeeze = v.ndim == 2
+    if squeeze:
+        v = v[:, :, None]
+    w = np.clip(known.astype(np.float32), 0.0, 1.0)
+    levels = [(v * w[:, :, None], w)]
+    while min(levels[-1][1].shape) > min_size:
+        vw, ww = levels[-1]
+        hh, wd = ww.shape
+        size = ((wd + 1) // 2, (hh + 1) // 2)
+        vw2 = cv2.pyrDown(vw, dstsize=size).reshape(size[1], size[0], -1)
+        ww2 = cv2.pyrDown(ww, dstsize=size)
+        mean = vw2 / np.maximum(ww2, 1e-8)[:, :, None]
+        wc = np.minimum(ww2 * 4.0, 1.0)
+        levels.append((mean * wc[:, :, None], wc))
+    vw, ww = levels[-1]
+    total = ww.sum()
+    fill = vw.sum(axis=(0, 1)) / total if total > 0 else np.zeros(vw.shape[2], np.float32)
+    filled = vw + (1.0 - ww)[:, :, None] * fill.astype(np.float32)
+    for vw, ww in reversed(levels[:-1]):
+        hh, wd = ww.shape
+        up = cv2.pyrUp(filled, dstsize=(wd, hh)).reshape(hh, wd, -1)
+        filled = vw + (1.0 - ww)[:, :, None] * up
+    return filled[:, :, 0] if squeeze else filled
+
+
+@pytest.mark.parametrize("shape", [(64, 64, 3), (67, 62, 3), (40, 33), (31, 45, 1), (50, 20, 2)])
+def test_push_pull_matches_the_numpy_form(shape):
+    from reenact_cli.flow.extend import push_pull
+
+    rng = np.random.default_rng(sum(shape))
+    values = rng.normal(size=shape).astype(np.float32)
+    known = (rng.random(shape[:2]) > 0.7).astype(np.float32) * rng.random(shape[:2]).astype(np.float32)
+    got = push_pull(values, known)
+    assert got.shape == values.shape
+    np.testing.assert_array_equal(got, _push_pull_numpy(values, known))
