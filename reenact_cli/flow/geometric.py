@@ -395,7 +395,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     rigid_disp = np.empty((n, n, 2), dtype=np.float32)
     for k in range(2):
         rigid_disp[:, :, k] = grid[:, :, 0] * lin[k, 0] + grid[:, :, 1] * lin[k, 1] + z * sr[k, 2] + shift[k]
-    nonrigid = filled[:, :, 1:] * smoothstep(1.0 - dist / (0.3 * face_h))[:, :, None]
+    nonrigid = cv2.multiply(np.ascontiguousarray(filled[:, :, 1:]), cv2.merge([smoothstep(1.0 - dist / (0.3 * face_h))] * 2))
 
     # Fade with distance from the face: slower above (hair), faster below (neck).
     below = smoothstep((grid[:, :1, 1] - (y0 + 0.75 * face_h)) / (0.35 * face_h))
@@ -405,7 +405,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     band = max(1.0, config.border * size)
     edge = np.minimum(grid[0, :, 0], size - grid[0, :, 0])
     weight = weight * smoothstep(edge[:, None] / band) * smoothstep(edge[None, :] / band)
-    coarse_disp = (rigid_disp + nonrigid) * weight[:, :, None]
+    coarse_disp = cv2.multiply(rigid_disp + nonrigid, cv2.merge([weight] * 2))
     out = cv2.resize(coarse_disp, (size, size), interpolation=cv2.INTER_LINEAR)
     face_disp = at_pixels[:, :2] - take_rows(pixel_centres(size, size).reshape(-1, 2), flat)
     # Within a few pixels of the face, blend from the nearest face pixel's
@@ -430,7 +430,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
         box_disp = np.zeros(((r1 - r0) * (c1 - c0), 2), dtype=np.float32)
         scatter_rows(box_disp, box_flat, face_disp)
         weight_sum = cv2.GaussianBlur(box_face.astype(np.float32), (0, 0), 1.5)
-        averaged = cv2.GaussianBlur(box_disp.reshape(r1 - r0, c1 - c0, 2), (0, 0), 1.5) / np.maximum(weight_sum, 1e-6)[:, :, None]
+        averaged = cv2.divide(cv2.GaussianBlur(box_disp.reshape(r1 - r0, c1 - c0, 2), (0, 0), 1.5), cv2.merge([np.maximum(weight_sum, 1e-6)] * 2))
         nearest = take_rows(averaged.reshape(-1, 2), label_to_pixel[labels[ring_r, ring_c]])
         b = smoothstep(d_box[ring_r, ring_c] / band)[:, None]
         ring = (ring_r + r0) * size + (ring_c + c0)

@@ -452,7 +452,7 @@ def reflected_detail(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     k = known.astype(np.float32)
     k3 = cv2.merge([k, k, k])
     weight = np.maximum(cv2.GaussianBlur(k, (0, 0), BEHIND_DETAIL_SIGMA), np.float32(1e-3))
-    local = cv2.GaussianBlur(cv2.multiply(rgb, k3), (0, 0), BEHIND_DETAIL_SIGMA) / weight[:, :, None]
+    local = cv2.divide(cv2.GaussianBlur(cv2.multiply(rgb, k3), (0, 0), BEHIND_DETAIL_SIGMA), cv2.merge([weight] * 3))
     high = cv2.multiply(np.clip(rgb - local, -BEHIND_DETAIL_LIMIT, BEHIND_DETAIL_LIMIT), k3)
     map_x, map_y = reflection_maps(known)
     # Unknown pixels' high-pass is zero, so a reading that strays off the
