@@ -345,7 +345,7 @@ def bench(
     from rich.table import Table
 
     from .face.regress import quiet_mediapipe
-    from .tasks.bench import STAGES, load_warning, run_bench, run_video_bench
+    from .tasks.bench import STAGES, load_warning, reference_line, run_bench, run_video_bench
     from .tasks.console import console, data_console
 
     quiet_mediapipe()
@@ -391,6 +391,8 @@ def bench(
         table.add_row(k.replace("_", " "), f"{res.median_ms[k]:.2f}", f"{res.p90_ms[k]:.2f}")
     table.add_row("(paste back onto the source photo)", f"{res.paste_ms:.2f}", "")
     data_console.print(table)
+    if (speed := reference_line(res.cpu_reference_ms)) is not None:
+        console.print(speed, markup=False, soft_wrap=True)
     if (busy := load_warning(res.load_average, res.threads, res.other_cpu)) is not None:
         console.print(busy, markup=False, soft_wrap=True)
 

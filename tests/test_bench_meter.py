@@ -38,3 +38,15 @@ def test_warning_follows_other_processes_when_known(monkeypatch):
     # Without a measurement, the load average decides.
     assert load_warning(1.5, 2) is not None
     assert load_warning(0.5, 2) is None
+
+
+def test_cpu_reference_grows_with_the_loop(monkeypatch):
+    """The host-speed gauge times real work: ten times the loop takes longer."""
+    from reenact_cli.tasks import bench
+
+    short = min(bench.cpu_reference_ms() for _ in range(3))
+    monkeypatch.setattr(bench, "REFERENCE_LOOP", bench.REFERENCE_LOOP * 10)
+    long = min(bench.cpu_reference_ms() for _ in range(3))
+    assert short > 0 and long > 3 * short
+    assert "Python loop took" in bench.reference_line(short)
+    assert bench.reference_line(None) is None

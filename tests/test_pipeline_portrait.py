@@ -111,6 +111,7 @@ def test_bench_command_prints_every_stage(tmp_path, monkeypatch):
     data = json.loads(res.stdout[res.stdout.index("{") :])
     assert set(data["median_ms"]) == {"mesh_regression", "fit_compose", "flow", "render", "total"}
     assert "other_cpu" in data and "load_average" in data
+    assert data["cpu_reference_ms"] > 0
     assert all(v > 0 for v in data["median_ms"].values())
 
 

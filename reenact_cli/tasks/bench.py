@@ -89,6 +89,37 @@ def load_warning(load: float, threads: int, other_cpu: float | None = None) -> s
     return None
 
 
+#: Iterations of the fixed pure-Python loop that gauges the host's speed.
+REFERENCE_LOOP = 200_000
+
+
+def cpu_reference_ms() -> float:
+    """Milliseconds this process now takes for a fixed pure-Python loop.
+
+    Some virtual machines switch between speeds (a busy sibling hyperthread,
+    the host's frequency) that neither the load average nor ``/proc/stat``
+    shows; this loop slows with them (on the development machine it reads
+    about 7 ms in the fast state and 13 ms in the slow one), and so do the
+    stages. Timings are comparable only at a similar reference."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(REFERENCE_LOOP):
+        total += i
+    return (time.perf_counter() - t0) * 1e3
+
+
+#: Timed runs between two samples of :func:`cpu_reference_ms` (untimed).
+REFERENCE_EVERY = 10
+
+
+def reference_line(reference_ms: float | None) -> str | None:
+    """The line printed under a benchmark table about the host's speed."""
+    if reference_ms is None:
+        return None
+    return (f"host speed: a fixed Python loop took {reference_ms:.1f} ms (median during the runs); "
+            "stage times scale with it, so compare runs at a similar figure")
+
+
 @dataclass(frozen=True)
 class BenchResult:
     """Median and 90th-percentile milliseconds per stage."""
@@ -101,6 +132,7 @@ class BenchResult:
     threads: int
     load_average: float = 0.0
     other_cpu: float | None = None
+    cpu_reference_ms: float | None = None
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, indent=1)
@@ -128,6 +160,7 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
     tracker = MeshRegressor(static=False, max_faces=1)
     samples: dict[str, list[float]] = {k: [] for k in STAGES}
     paste_samples = []
+    reference = []
     with progress() as bar:
         task = bar.add_task("benchmarking", total=warmup + runs)
         meter = CpuMeter()
@@ -150,11 +183,16 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
                 for k, v in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)):
                     samples[k].append(v * 1e3)
                 paste_samples.append((t5 - t4) * 1e3)
+                if (i - warmup) % REFERENCE_EVERY == 0:
+                    reference.append(cpu_reference_ms())
             bar.advance(task)
     med = {k: float(np.median(v)) for k, v in samples.items()}
     p90 = {k: float(np.percentile(v, 90)) for k, v in samples.items()}
     other = meter.stop()
-    return BenchResult(size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads(), machine_load(), other)
+    return BenchResult(
+        size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads(), machine_load(), other,
+        float(np.median(reference)),
+    )
 
 
 @dataclass(frozen=True)
