@@ -37,6 +37,13 @@ class GeometricFlowConfig:
         reach_above: how far above/beside the face the head motion carries
             (hair), before fading to zero.
         reach_below: the same below the chin (neck; the torso stays).
+        depth_fade_above, depth_fade_below: over what distance from the face
+            the depth proxy off the face returns from the face edge's depth
+            to the head's pivot depth (above the mouth; below the chin).
+            Below the chin a longer return spreads the chin's sideways swing
+            over the neck instead of folding the neck's outline under the jaw.
+        nonrigid_fade_above, nonrigid_fade_below: the same for the fade of
+            the face's non-rigid motion (expression) off the face.
         border: width of the band at the crop border where motion fades out,
             as a fraction of the crop side.
         mouth_seen_ratio: the source's mouth opening must be at least this
@@ -51,7 +58,11 @@ class GeometricFlowConfig:
     """
 
     reach_above: float = 0.6
-    reach_below: float = 0.25
+    reach_below: float = 0.35
+    depth_fade_above: float = 0.25
+    depth_fade_below: float = 0.4
+    nonrigid_fade_above: float = 0.3
+    nonrigid_fade_below: float = 0.4
     border: float = 0.06
     mouth_seen_ratio: float = 0.45
     stretch_unseen: float = 4.0
@@ -385,9 +396,16 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     y0, y1 = float(drv[:, 1].min()), float(drv[:, 1].max())
     face_h = max(y1 - y0, 1.0)
     dist = cv2.distanceTransform((cover < 0.5).astype(np.uint8), cv2.DIST_L2, 3) * step
-    # Depth proxy: the face's depth at its edge, curving back to the pivot depth.
-    z = filled[:, :, 0] + (pivot_z - filled[:, :, 0]) * smoothstep(dist / (0.25 * face_h))
     grid = pixel_centres(n, n) * step
+    # 0 above the mouth, 1 below the chin: lengths change from their "above"
+    # value to their "below" one (hair and temples; jaw and neck).
+    below = smoothstep((grid[:, :1, 1] - (y0 + 0.75 * face_h)) / (0.35 * face_h))
+
+    def length(above: float, under: float) -> np.ndarray:
+        return face_h * (above + (under - above) * below)
+
+    # Depth proxy: the face's depth at its edge, curving back to the pivot depth.
+    z = filled[:, :, 0] + (pivot_z - filled[:, :, 0]) * smoothstep(dist / length(config.depth_fade_above, config.depth_fade_below))
     # Rigid motion of (x, y, z), minus (x, y): an affine map of x, y and z.
     sr = (rigid.scale * rigid.rotation).astype(np.float32)
     lin = sr[:2, :2] - np.eye(2, dtype=np.float32)
@@ -395,11 +413,11 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     rigid_disp = np.empty((n, n, 2), dtype=np.float32)
     for k in range(2):
         rigid_disp[:, :, k] = grid[:, :, 0] * lin[k, 0] + grid[:, :, 1] * lin[k, 1] + z * sr[k, 2] + shift[k]
-    nonrigid = cv2.multiply(np.ascontiguousarray(filled[:, :, 1:]), cv2.merge([smoothstep(1.0 - dist / (0.3 * face_h))] * 2))
+    nonrigid_fade = smoothstep(1.0 - dist / length(config.nonrigid_fade_above, config.nonrigid_fade_below))
+    nonrigid = cv2.multiply(np.ascontiguousarray(filled[:, :, 1:]), cv2.merge([nonrigid_fade] * 2))
 
     # Fade with distance from the face: slower above (hair), faster below (neck).
-    below = smoothstep((grid[:, :1, 1] - (y0 + 0.75 * face_h)) / (0.35 * face_h))
-    reach = face_h * (config.reach_above + (config.reach_below - config.reach_above) * below)
+    reach = length(config.reach_above, config.reach_below)
     weight = smoothstep(1.0 - dist / reach)
     # Fade to zero at the crop border so a pasted-back crop has no seam.
     band = max(1.0, config.border * size)
