@@ -60,7 +60,7 @@ class GeometricFlowConfig:
     reach_above: float = 0.6
     reach_below: float = 0.35
     depth_fade_above: float = 0.25
-    depth_fade_below: float = 0.4
+    depth_fade_below: float = 0.3
     nonrigid_fade_above: float = 0.3
     nonrigid_fade_below: float = 0.4
     border: float = 0.06
