@@ -40,6 +40,7 @@ def test_evaluate_gives_the_plain_affine_formula():
     x = (raster.cols.astype(np.float32) + 0.5)[:, None]
     y = (raster.rows.astype(np.float32) + 0.5)[:, None]
     np.testing.assert_array_equal(raster.evaluate(maps), x * m[:, 0] + y * m[:, 1] + m[:, 2])
+    np.testing.assert_array_equal(raster.evaluate_planes(maps), raster.evaluate(maps).T)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -88,7 +89,7 @@ def test_block_means_average_the_given_pixels(size, n):
     cv2.circle(given.view(np.uint8), (size // 2, size // 2), size // 3, 1, -1)
     rows, cols = np.nonzero(given)
     values = rng.normal(size=(len(rows), 3)).astype(np.float32)
-    cover, means = _block_means(rows, cols, values, size, n)
+    cover, means = _block_means(rows, cols, values.T, size, n)
     assert cover.shape == (n, n) and means.shape == (n, n, 3)
     assert cover.min() == 0.0 and cover.max() == 1.0
     if size % n == 0:

@@ -215,7 +215,7 @@ def geometric_flow(
     draw[:n_face] = area_d * front > 0
     raster = rasterize(drv, triangles, (size, size), draw)
     maps = linear_maps(raster.corners, values)
-    at_pixels = raster.evaluate(maps[:, :, :5])  # (P, 5): source xy, depth, non-rigid xy
+    at_pixels = raster.evaluate_planes(maps[:, :, :5])  # (5, P): source x, y, depth, non-rigid x, y
     _clamp_slivers(raster, maps, values, at_pixels)
     face = raster.mask
 
@@ -285,7 +285,8 @@ def _clamp_slivers(raster: Raster, maps: np.ndarray, values: np.ndarray, at_pixe
     """Edge pixels are covered when a triangle merely touches them, so their
     values are extrapolated a little outside the triangle. For a sliver (an
     edge-on triangle, whose map is steep) that extrapolation flies off: there,
-    interpolate at the nearest point of the triangle instead (in place)."""
+    interpolate at the nearest point of the triangle instead (in place;
+    ``at_pixels`` is ``(5, P)``, see :meth:`Raster.evaluate_planes`)."""
     steep = np.abs(maps[:, :2, :2]).max(axis=(1, 2)) > SLIVER_GRADIENT
     if not steep.any():
         return
@@ -295,7 +296,7 @@ def _clamp_slivers(raster: Raster, maps: np.ndarray, values: np.ndarray, at_pixe
     sub = Raster(raster.triangle, raster.rows[sel], raster.cols[sel], raster.ids[sel], raster.corners)
     bary = np.clip(sub.bary, 0.0, 1.0)
     bary /= np.maximum(bary.sum(axis=1, keepdims=True), 1e-6)
-    at_pixels[sel] = np.einsum("pk,pkc->pc", bary, values[sub.ids][:, :, :5])
+    at_pixels[:, sel] = np.einsum("pk,pkc->cp", bary, values[sub.ids][:, :, :5])
 
 
 def vertex_facing(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -360,15 +361,15 @@ def _block_sizes(size: int, n: int) -> np.ndarray:
 
 
 def _block_means(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Average per-pixel ``values (P, C)`` at pixels ``(rows, cols)`` of an
+    """Average per-pixel ``values (C, P)`` at pixels ``(rows, cols)`` of an
     ``size``-square image over an ``n x n`` grid of blocks (pixel ``r`` falls in
     block row ``r * n // size``). Returns ``cover (n, n)``, the fraction of each
     block's pixels given, and ``means (n, n, C)`` float32 over those (0 where none)."""
     block = (rows * n // size) * n + cols * n // size
     count = np.bincount(block, minlength=n * n)
     cover = (count / _block_sizes(size, n)).astype(np.float32).reshape(n, n)
-    sums = np.stack([np.bincount(block, weights=values[:, k], minlength=n * n) for k in range(values.shape[1])], axis=1)
-    means = (sums / np.maximum(count, 1)[:, None]).astype(np.float32).reshape(n, n, values.shape[1])
+    sums = np.stack([np.bincount(block, weights=channel, minlength=n * n) for channel in values], axis=1)
+    means = (sums / np.maximum(count, 1)[:, None]).astype(np.float32).reshape(n, n, len(values))
     return cover, means
 
 
@@ -377,7 +378,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     elsewhere the head's rigid motion on a depth proxy plus the extended
     non-rigid rest, faded to zero away from the head and at the crop border.
 
-    ``at_pixels`` holds, per covered pixel, (source x, source y, depth,
+    ``at_pixels`` ``(5, P)`` holds, per covered pixel, (source x, source y, depth,
     non-rigid x, non-rigid y).
     """
     rows, cols = raster.rows, raster.cols
@@ -390,7 +391,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     face = raster.mask
     n = (size + EXTENSION_STEP - 1) // EXTENSION_STEP
     step = size / n
-    cover, coarse = _block_means(rows, cols, at_pixels[:, 2:], size, n)
+    cover, coarse = _block_means(rows, cols, at_pixels[2:], size, n)
     filled = push_pull(coarse, (cover > 0.99).astype(np.float32))
 
     y0, y1 = float(drv[:, 1].min()), float(drv[:, 1].max())
@@ -425,7 +426,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
     weight = weight * smoothstep(edge[:, None] / band) * smoothstep(edge[None, :] / band)
     coarse_disp = cv2.multiply(rigid_disp + nonrigid, cv2.merge([weight] * 2))
     out = cv2.resize(coarse_disp, (size, size), interpolation=cv2.INTER_LINEAR)
-    face_disp = at_pixels[:, :2] - take_rows(pixel_centres(size, size).reshape(-1, 2), flat)
+    face_disp = np.stack([at_pixels[0] - (cols.astype(np.float32) + 0.5), at_pixels[1] - (rows.astype(np.float32) + 0.5)], axis=1)
     # Within a few pixels of the face, blend from the nearest face pixel's
     # displacement to the coarse field, so the face edge has no seam.
     if EXTENSION_STEP > 1:

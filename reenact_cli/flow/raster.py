@@ -67,18 +67,22 @@ class Raster:
 
     def evaluate(self, maps: np.ndarray) -> np.ndarray:
         """Per-triangle affine ``maps (T, 3, C)`` (from :func:`linear_maps`) at the
-        covered pixels: ``(P, C)`` float32. Equivalent to :meth:`interpolate`, faster."""
-        # Gather each of the three (T, C) planes contiguously: arithmetic on
-        # (P, C) rows strided through a (P, 3, C) gather is about twice slower.
-        planes = np.ascontiguousarray(np.moveaxis(maps, 1, 0), dtype=np.float32)
-        x = (self.cols.astype(np.float32) + 0.5)[:, None]
-        y = (self.rows.astype(np.float32) + 0.5)[:, None]
-        out = np.take(planes[0], self.ids, axis=0)
-        out *= x
-        along_y = np.take(planes[1], self.ids, axis=0)
-        along_y *= y
-        out += along_y
-        out += np.take(planes[2], self.ids, axis=0)
+        covered pixels: ``(P, C)`` float32 (a transposed view of
+        :meth:`evaluate_planes`). Equivalent to :meth:`interpolate`, faster."""
+        return self.evaluate_planes(maps).T
+
+    def evaluate_planes(self, maps: np.ndarray) -> np.ndarray:
+        """:meth:`evaluate` laid out as ``(C, P)`` float32: one contiguous row
+        per channel (each channel is gathered and combined on its own, which
+        numpy does several times faster than on interleaved ``(P, C)`` rows)."""
+        planes = np.ascontiguousarray(np.moveaxis(maps, (1, 2), (0, 1)), dtype=np.float32)  # (3, C, T)
+        x = self.cols.astype(np.float32) + 0.5
+        y = self.rows.astype(np.float32) + 0.5
+        out = np.empty((maps.shape[2], len(self.ids)), dtype=np.float32)
+        for c, row in enumerate(out):
+            np.multiply(np.take(planes[0, c], self.ids), x, out=row)
+            row += np.take(planes[1, c], self.ids) * y
+            row += np.take(planes[2, c], self.ids)
         return out
 
 
