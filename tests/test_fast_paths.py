@@ -144,3 +144,23 @@ def test_push_pull_matches_the_numpy_form(shape):
     got = push_pull(values, known)
     assert got.shape == values.shape
     np.testing.assert_array_equal(got, _push_pull_numpy(values, known))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_face_model_products_match_tensordot(dtype):
+    """shape() and pose_deformation() use cached flattened bases: the numbers
+    are np.tensordot's, in the coefficients' precision."""
+    from reenact_cli.face.model import load_face_model, pose_features
+    from reenact_cli.face.pose import euler_to_rotation
+
+    model = load_face_model()
+    rng = np.random.default_rng(7)
+    c_id = rng.normal(size=model.num_id).astype(dtype) * model.sigma_id
+    c_exp = rng.normal(size=model.num_exp).astype(dtype) * model.sigma_exp
+    expected = (model.mean + np.tensordot(c_id, model.id_basis, axes=1) + np.tensordot(c_exp, model.exp_basis, axes=1)).astype(np.float32)
+    for _ in range(2):  # the second call reads the cache
+        np.testing.assert_array_equal(model.shape(c_id, c_exp), expected)
+    rot = euler_to_rotation(20.0, -8.0, 3.0)
+    np.testing.assert_array_equal(
+        model.pose_deformation(rot), np.tensordot(pose_features(rot), model.pose_basis, axes=1).astype(np.float32)
+    )

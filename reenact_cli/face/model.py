@@ -128,9 +128,14 @@ class FaceModel:
         sideways as it turns; but a warp cannot show the side of the head that
         the swing would uncover, so the pivot sits part of the way back.
         """
-        ears = 0.5 * (self.mean[234] + self.mean[454]).astype(np.float64)
-        centre = self.mean.mean(axis=0).astype(np.float64)
-        return np.array([ears[0], ears[1], centre[2] + PIVOT_DEPTH * (ears[2] - centre[2])])
+        cached = self.__dict__.get("_pivot_cache")
+        if cached is None:
+            ears = 0.5 * (self.mean[234] + self.mean[454]).astype(np.float64)
+            centre = self.mean.mean(axis=0).astype(np.float64)
+            cached = np.array([ears[0], ears[1], centre[2] + PIVOT_DEPTH * (ears[2] - centre[2])])
+            cached.flags.writeable = False
+            object.__setattr__(self, "_pivot_cache", cached)
+        return cached
 
     @property
     def skull_weights(self) -> np.ndarray:
@@ -196,17 +201,28 @@ class FaceModel:
         object.__setattr__(self, "_solver_cache", solver)
         return solver
 
+    def _combine(self, coeffs: np.ndarray, name: str) -> np.ndarray:
+        """``coeffs (K,)`` times the basis ``name`` ``(K, 468, 3)``: ``(468, 3)``,
+        computed as ``np.tensordot(coeffs, basis, axes=1)`` computes it (one
+        ``(1, K) x (K, 1404)`` product), with the flattened basis converted to
+        the product's precision once per model instead of on every call."""
+        c = np.asarray(coeffs)
+        basis = getattr(self, name)
+        dtype = np.result_type(c.dtype, basis.dtype)
+        key = f"_{name}_flat_{dtype}"
+        flat = self.__dict__.get(key)
+        if flat is None:
+            flat = basis.reshape(len(basis), -1).astype(dtype)
+            object.__setattr__(self, key, flat)
+        return np.dot(c.astype(dtype).reshape(1, -1), flat).reshape(basis.shape[1:])
+
     def shape(self, c_id: np.ndarray, c_exp: np.ndarray) -> np.ndarray:
         """Model-space vertices ``(468, 3)`` for the given coefficients."""
-        return (
-            self.mean
-            + np.tensordot(c_id, self.id_basis, axes=1)
-            + np.tensordot(c_exp, self.exp_basis, axes=1)
-        ).astype(np.float32)
+        return (self.mean + self._combine(c_id, "id_basis") + self._combine(c_exp, "exp_basis")).astype(np.float32)
 
     def pose_deformation(self, rotation: np.ndarray) -> np.ndarray:
         """``(468, 3)`` model-space deformation the mesh shows at ``rotation``."""
-        return np.tensordot(pose_features(rotation), self.pose_basis, axes=1).astype(np.float32)
+        return self._combine(pose_features(rotation), "pose_basis").astype(np.float32)
 
     def fit(self, vertices: np.ndarray) -> FaceFit:
         """Explain observed vertices ``(468, 3)`` (crop pixels) by pose + coefficients.
