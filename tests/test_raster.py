@@ -265,4 +265,5 @@ def test_signed_area_flips_with_orientation():
     np.testing.assert_allclose(signed_areas(xy * [-1, 1], tris), -a)
     # magnitude = half the cross product norm
     p, q, r = xy[tris[:, 0]], xy[tris[:, 1]], xy[tris[:, 2]]
-    np.testing.assert_allclose(np.abs(a), 0.5 * np.abs(np.cross(q - p, r - p)))
+    u, v = q - p, r - p  # 2-D cross product by hand: numpy 2 rejects np.cross on 2-vectors
+    np.testing.assert_allclose(np.abs(a), 0.5 * np.abs(u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]))
