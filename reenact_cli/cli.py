@@ -376,6 +376,8 @@ def bench(
         generator_ms = sum(lres.median_ms[k] for k in ("flow_prior", "motion_net", "occlusion_net", "encoder", "decoder"))
         table.add_row("generator (prior .. decoder)", f"{generator_ms:.2f}", "", "66")
         data_console.print(table)
+        if (speed := reference_line(lres.cpu_reference_ms)) is not None:
+            console.print(speed, markup=False, soft_wrap=True)
         if (busy := load_warning(lres.load_average, lres.threads, lres.other_cpu)) is not None:
             console.print(busy, markup=False, soft_wrap=True)
         return

@@ -95,9 +95,11 @@ def test_bench_learned_json(checkpoint):
         assert data["median_ms"][stage] > 0
     assert data["size"] == 64 and data["device"] == "cpu"
     assert data["parameters"]["total"] > 0
+    assert data["cpu_reference_ms"] > 0
     res = run("bench", "--checkpoint", checkpoint, "--runs", "1", "--warmup", "0")
     assert res.exit_code == 0, res.stderr
     assert "motion net" in res.stdout and "paper, 2080 Ti" in res.stdout
+    assert "host speed: a fixed Python loop took" in res.stderr
 
 
 def test_eval_scores_the_learned_generator(faces_dir, checkpoint, tmp_path):
