@@ -731,6 +731,8 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
     canvas = np.ascontiguousarray(frame[fy0:fy1, fx0:fx1])
     f2c = crop.frame_to_crop
     cx_row = (np.arange(x0, x1, dtype=np.float32) + 0.5) * f2c[0, 0] + f2c[0, 2]
+    # Layers that are empty (no painted mouth, nothing behind a cheek) are not resampled.
+    has_mouth, has_behind = bool(rendered.mouth_alpha.any()), bool(rendered.behind_alpha.any())
     for top in range(y0, y1, PASTE_STRIP_ROWS):
         bottom = min(y1, top + PASTE_STRIP_ROWS)
         cy_col = (np.arange(top, bottom, dtype=np.float32) + 0.5) * f2c[1, 1] + f2c[1, 2]
@@ -755,9 +757,7 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
             up(rendered.alpha),
             up(rendered.revealed),
             up(layers.background),
-            up(rendered.mouth_rgb),
-            up(rendered.mouth_alpha),
-            up(rendered.behind_rgb),
-            up(rendered.behind_alpha),
+            *((up(rendered.mouth_rgb), up(rendered.mouth_alpha)) if has_mouth else (None, None)),
+            *((up(rendered.behind_rgb), up(rendered.behind_alpha)) if has_behind else (None, None)),
         )
     return out
