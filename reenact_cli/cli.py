@@ -336,7 +336,10 @@ def bench(
     One driver frame at the working size goes through mesh regression, fit and
     compose, then the generator's stages: flow and render (geometric), or the
     flow prior, motion net, occlusion net, encoder and decoder (learned, the
-    layout of the paper's Table 5, on --device). File I/O is excluded. Examples:
+    layout of the paper's Table 5, on --device). File I/O is excluded. The
+    last line gauges the host's speed (a fixed Python loop timed between
+    runs): on a shared machine every stage scales with it, so compare runs
+    only at similar figures. Examples:
 
         reenact bench --runs 50 --json
 
