@@ -99,7 +99,7 @@ def cpu_reference_ms() -> float:
     Some virtual machines switch between speeds (a busy sibling hyperthread,
     the host's frequency) that neither the load average nor ``/proc/stat``
     shows; this loop slows with them (on the development machine it reads
-    about 7 ms in the fast state and 13 ms in the slow one), and so do the
+    about 7 ms in the fast state and 11-14 ms in the slow one), and so do the
     stages. Timings are comparable only at a similar reference."""
     t0 = time.perf_counter()
     total = 0
