@@ -348,7 +348,7 @@ def bench(
     from rich.table import Table
 
     from .face.regress import quiet_mediapipe
-    from .tasks.bench import STAGES, load_warning, reference_line, run_bench, run_video_bench
+    from .tasks.bench import STAGES, bench_notes, run_bench, run_video_bench
     from .tasks.console import console, data_console
 
     quiet_mediapipe()
@@ -379,10 +379,8 @@ def bench(
         generator_ms = sum(lres.median_ms[k] for k in ("flow_prior", "motion_net", "occlusion_net", "encoder", "decoder"))
         table.add_row("generator (prior .. decoder)", f"{generator_ms:.2f}", "", "66")
         data_console.print(table)
-        if (speed := reference_line(lres.cpu_reference_ms)) is not None:
-            console.print(speed, markup=False, soft_wrap=True)
-        if (busy := load_warning(lres.load_average, lres.threads, lres.other_cpu)) is not None:
-            console.print(busy, markup=False, soft_wrap=True)
+        for line in bench_notes(lres):
+            console.print(line, markup=False, soft_wrap=True)
         return
     res = run_bench(source, driver, _config(size, "cpu", face_model), runs, warmup)
     if json_out:
@@ -396,10 +394,8 @@ def bench(
         table.add_row(k.replace("_", " "), f"{res.median_ms[k]:.2f}", f"{res.p90_ms[k]:.2f}")
     table.add_row("(paste back onto the source photo)", f"{res.paste_ms:.2f}", "")
     data_console.print(table)
-    if (speed := reference_line(res.cpu_reference_ms)) is not None:
-        console.print(speed, markup=False, soft_wrap=True)
-    if (busy := load_warning(res.load_average, res.threads, res.other_cpu)) is not None:
-        console.print(busy, markup=False, soft_wrap=True)
+    for line in bench_notes(res):
+        console.print(line, markup=False, soft_wrap=True)
 
 
 @app.command()

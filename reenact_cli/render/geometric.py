@@ -731,8 +731,11 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
     canvas = np.ascontiguousarray(frame[fy0:fy1, fx0:fx1])
     f2c = crop.frame_to_crop
     cx_row = (np.arange(x0, x1, dtype=np.float32) + 0.5) * f2c[0, 0] + f2c[0, 2]
-    # Layers that are empty (no painted mouth, nothing behind a cheek) are not resampled.
+    # Layers that are empty (no painted mouth, nothing behind a cheek, no far
+    # rim of cheek in the source) are not resampled.
     has_mouth, has_behind = bool(rendered.mouth_alpha.any()), bool(rendered.behind_alpha.any())
+    face = flow.face.astype(np.float32) if layers.far_rim_box is not None else None
+    face_scale, area_scale = _face_scale(layers, flow), float(f2c[0, 0] * f2c[1, 1])
     for top in range(y0, y1, PASTE_STRIP_ROWS):
         bottom = min(y1, top + PASTE_STRIP_ROWS)
         cy_col = (np.arange(top, bottom, dtype=np.float32) + 0.5) * f2c[1, 1] + f2c[1, 2]
@@ -748,9 +751,8 @@ def paste_back(frame: np.ndarray, crop: CropTransform, layers: SourceLayers, flo
         src[:, :, 1] = src[:, :, 1] * c2f[1, 1] + (c2f[1, 2] - fy0)
         here = canvas[top - fy0 : bottom - fy0, x0 - fx0 : x1 - fx0]
         warped = _remap(canvas, src)
-        _replace_far_rim(
-            warped, layers, src_crop, src_crop, up(flow.face.astype(np.float32)), _face_scale(layers, flow), float(f2c[0, 0] * f2c[1, 1])
-        )
+        if face is not None:
+            _replace_far_rim(warped, layers, src_crop, src_crop, up(face), face_scale, area_scale)
         out[top:bottom, x0:x1] = composite(
             np.ascontiguousarray(here),
             warped,

@@ -5,6 +5,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from ..pipeline import PipelineConfig, Reenactor
 from ..render.geometric import paste_back, render
 from .console import progress
 from .demo import demo_portrait
+
+if TYPE_CHECKING:
+    from .bench_learned import LearnedBenchResult
 
 STAGES = ("mesh_regression", "fit_compose", "flow", "render", "total")
 
@@ -118,6 +122,14 @@ def reference_line(reference_ms: float | None) -> str | None:
         return None
     return (f"host speed: a fixed Python loop took {reference_ms:.1f} ms (median during the runs); "
             "stage times scale with it, so compare runs at a similar figure")
+
+
+def bench_notes(result: "BenchResult | LearnedBenchResult") -> list[str]:
+    """The lines printed under a benchmark table: the host's speed and, if
+    other processes competed for the cores, a warning."""
+    speed = reference_line(result.cpu_reference_ms)
+    busy = load_warning(result.load_average, result.threads, result.other_cpu)
+    return [line for line in (speed, busy) if line is not None]
 
 
 @dataclass(frozen=True)
