@@ -50,3 +50,18 @@ def test_cpu_reference_grows_with_the_loop(monkeypatch):
     assert short > 0 and long > 3 * short
     assert "Python loop took" in bench.reference_line(short)
     assert bench.reference_line(None) is None
+
+
+def test_host_speed_samples_every_tenth_run_outside_the_timing(monkeypatch):
+    """Both benchmarks sample the gauge after runs 0, 10, 20, ... and report
+    the median of those samples (None before any run)."""
+    from reenact_cli.tasks import bench
+
+    calls = iter([5.0, 9.0, 7.0, 100.0])
+    monkeypatch.setattr(bench, "cpu_reference_ms", lambda: next(calls))
+    host = bench.HostSpeed()
+    assert host.median_ms() is None
+    for run in range(25):
+        host.after_run(run)
+    assert host.samples == [5.0, 9.0, 7.0]
+    assert host.median_ms() == 7.0

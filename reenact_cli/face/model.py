@@ -18,6 +18,7 @@ import numpy as np
 from ..conventions import NUM_FACE_VERTICES
 from ..errors import InputError
 from .pose import Pose, procrustes, rotation_to_euler, slerp_rotation
+from .topology import CHIN, NOSE_TIP
 
 #: Weights of the Gaussian priors in the ridge fit (observation noise variance
 #: in model units^2, relative to the prior variances). Identity gets a strong
@@ -159,7 +160,7 @@ class FaceModel:
         """
         cached = self.__dict__.get("_skull_cache")
         if cached is None:
-            nose, chin = self.mean[1].astype(np.float64), self.mean[152].astype(np.float64)
+            nose, chin = self.mean[NOSE_TIP].astype(np.float64), self.mean[CHIN].astype(np.float64)
             down = (chin - nose) / max(float(np.linalg.norm(chin - nose)), 1e-12)
             below = (self.mean.astype(np.float64) - nose) @ down > 0.0
             cached = np.where(below, 0.0, self.pose_weights).astype(np.float32)

@@ -31,6 +31,10 @@ INNER_LIP_MID = (13, 14)
 #: Outer lip corners (mouth width).
 OUTER_MOUTH_CORNERS = (61, 291)
 NOSE_TIP = 1
+#: The chin's lowest midline point.
+CHIN = 152
+#: The face oval's ear-level extremes (subject's right, left).
+EAR_LEVEL_OVAL = (234, 454)
 
 
 @dataclass(frozen=True)

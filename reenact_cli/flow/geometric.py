@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..conventions import pixel_centres, pixels_to_grid
-from ..face.topology import INNER_LIP_MID, Topology, face_topology
+from ..face.topology import EAR_LEVEL_OVAL, INNER_LIP_MID, Topology, face_topology
 from .extend import push_pull, smoothstep
 from ..face.pose import procrustes
 from .raster import Raster, linear_maps, rasterize, scatter_rows, signed_areas, take_rows
@@ -386,7 +386,7 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
         return np.zeros((size, size, 2), dtype=np.float32), np.zeros((size, size), dtype=bool)
     # Off the face the proxy surface curves back to ear depth (the face oval's
     # ear-level extremes), where a turning head's sides and hair are.
-    pivot_z = float(0.5 * (drv[234, 2] + drv[454, 2]))
+    pivot_z = float(0.5 * (drv[EAR_LEVEL_OVAL[0], 2] + drv[EAR_LEVEL_OVAL[1], 2]))
     flat = raster.flat
     face = raster.mask
     n = (size + EXTENSION_STEP - 1) // EXTENSION_STEP

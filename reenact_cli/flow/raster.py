@@ -173,7 +173,7 @@ def rasterize(
         order = order[draw[order]]
     # OpenCV's integer pixel centres sit at our +0.5 centres.
     fixed = np.round((vertices[:, :2] - 0.5) * _ONE).astype(np.int32)
-    polys = fixed[triangles]
+    polys = list(fixed[triangles])  # one view per triangle: list indexing is cheaper than numpy's
     fill = cv2.fillConvexPoly
     for t in order.tolist():
         fill(tri_img, polys[t], t, cv2.LINE_8, _SHIFT)

@@ -29,7 +29,7 @@ import numpy as np
 from ..conventions import pixel_centres
 from ..face.crop import CropTransform
 from ..face.segmentation import PersonSegmenter, face_hull_mask
-from ..face.topology import LEFT_EYE_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS, face_topology
+from ..face.topology import CHIN, LEFT_EYE_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS, face_topology
 from ..flow.extend import push_pull, smoothstep
 from ..flow.geometric import FlowField
 from ..flow.raster import take_rows
@@ -214,7 +214,7 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
     hull = face_hull_mask(source_vertices, (size, size))
     person = np.maximum(person, hull)
     k = max(3, int(PLATE_DILATE * size) | 1)
-    chin_y = float(source_vertices[152, 1])
+    chin_y = float(source_vertices[CHIN, 1])
     face_h = float(np.ptp(source_vertices[:, 1]))
     rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
     head = (person > PLATE_THRESHOLD) & (rows < chin_y + HEAD_BELOW_CHIN * face_h) | (hull > 0)
@@ -278,7 +278,7 @@ def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: n
     cols = np.arange(size, dtype=np.float32) + 0.5
     side = (cols > centre) if vertices[NOSE_TIP, 0] > centre else (cols < centre)
     rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
-    chin_y = float(vertices[152, 1])  # MediaPipe's chin vertex
+    chin_y = float(vertices[CHIN, 1])
     face_h = float(np.ptp(vertices[:, 1]))
     eye_y = float(0.5 * (vertices[RIGHT_EYE_CORNERS[0], 1] + vertices[LEFT_EYE_CORNERS[1], 1]))  # outer corners
     band = (rows > eye_y) & (rows < chin_y - FAR_RIM_ABOVE_CHIN * face_h)

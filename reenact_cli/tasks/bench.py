@@ -116,6 +116,22 @@ def cpu_reference_ms() -> float:
 REFERENCE_EVERY = 10
 
 
+class HostSpeed:
+    """Samples :func:`cpu_reference_ms` between timed runs (every
+    :data:`REFERENCE_EVERY`-th, outside the timed span) and reports the median."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+
+    def after_run(self, run: int) -> None:
+        """Call after timed run number ``run`` (0-based)."""
+        if run % REFERENCE_EVERY == 0:
+            self.samples.append(cpu_reference_ms())
+
+    def median_ms(self) -> float | None:
+        return float(np.median(self.samples)) if self.samples else None
+
+
 def reference_line(reference_ms: float | None) -> str | None:
     """The line printed under a benchmark table about the host's speed."""
     if reference_ms is None:
@@ -172,7 +188,7 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
     tracker = MeshRegressor(static=False, max_faces=1)
     samples: dict[str, list[float]] = {k: [] for k in STAGES}
     paste_samples = []
-    reference = []
+    host = HostSpeed()
     with progress() as bar:
         task = bar.add_task("benchmarking", total=warmup + runs)
         meter = CpuMeter()
@@ -195,15 +211,14 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
                 for k, v in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)):
                     samples[k].append(v * 1e3)
                 paste_samples.append((t5 - t4) * 1e3)
-                if (i - warmup) % REFERENCE_EVERY == 0:
-                    reference.append(cpu_reference_ms())
+                host.after_run(i - warmup)
             bar.advance(task)
     med = {k: float(np.median(v)) for k, v in samples.items()}
     p90 = {k: float(np.percentile(v, 90)) for k, v in samples.items()}
     other = meter.stop()
     return BenchResult(
         size, runs, med, p90, float(np.median(paste_samples)), torch.get_num_threads(), machine_load(), other,
-        float(np.median(reference)),
+        host.median_ms(),
     )
 
 

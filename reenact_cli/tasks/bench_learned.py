@@ -19,7 +19,7 @@ import numpy as np
 from ..face.regress import MeshRegressor
 from ..media.image_io import read_image
 from ..pipeline import PipelineConfig, Reenactor
-from .bench import REFERENCE_EVERY, CpuMeter, cpu_reference_ms, machine_load
+from .bench import CpuMeter, HostSpeed, machine_load
 from .console import progress
 from .demo import demo_portrait
 
@@ -115,7 +115,7 @@ def run_learned_bench(
         return time.perf_counter()
 
     samples: dict[str, list[float]] = {key: [] for key in LEARNED_STAGES}
-    reference = []
+    host = HostSpeed()
     with torch.no_grad(), progress() as bar:
         task = bar.add_task(f"benchmarking {name} on {device}", total=warmup + runs)
         meter = CpuMeter()
@@ -143,8 +143,7 @@ def run_learned_bench(
                 parts = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t7 - t0)
                 for key, v in zip(LEARNED_STAGES, parts):
                     samples[key].append(v * 1e3)
-                if (i - warmup) % REFERENCE_EVERY == 0:
-                    reference.append(cpu_reference_ms())
+                host.after_run(i - warmup)
             bar.advance(task)
     params = {f"motion_net.{k_}": v for k_, v in parameter_counts(net.motion_net).items() if k_ != "total"}
     params |= {f"reenacting.{k_}": v for k_, v in parameter_counts(net.reenacting).items() if k_ != "total"}
@@ -162,5 +161,5 @@ def run_learned_bench(
         params,
         machine_load(),
         meter.stop(),
-        float(np.median(reference)),
+        host.median_ms(),
     )
