@@ -176,6 +176,8 @@ def drive(
         )
         summary = run_drive_video(opts, config)
         console.print(summary.line(), markup=False, soft_wrap=True)
+        for note in summary.notes():
+            console.print(note, markup=False, soft_wrap=True)
         return
     if len(paths) > 1 or grid or side_by_side:
         from .tasks.drive import run_drive_batch
@@ -185,14 +187,18 @@ def drive(
             console.print(f"wrote {out}", markup=False, soft_wrap=True)
         if batch.skipped:
             console.print(f"{len(batch.skipped)} source(s) skipped (no face)", markup=False)
+        for note in batch.notes():
+            console.print(note, markup=False, soft_wrap=True)
         return
     source = paths[0]
     from .tasks.drive import DriveOptions, run_drive
 
-    out = run_drive(DriveOptions(source, driver, output, not no_paste_back, save_stages, overwrite), config)
-    console.print(f"wrote {out}", markup=False, soft_wrap=True)
+    done = run_drive(DriveOptions(source, driver, output, not no_paste_back, save_stages, overwrite), config)
+    console.print(f"wrote {done.output}", markup=False, soft_wrap=True)
     if save_stages is not None:
         console.print(f"stages in {save_stages}/", markup=False, soft_wrap=True)
+    for note in done.notes():
+        console.print(note, markup=False, soft_wrap=True)
 
 
 @app.command()

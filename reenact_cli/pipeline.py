@@ -24,6 +24,7 @@ import numpy as np
 from .conventions import DEFAULT_SIZE
 from .errors import ReenactError
 from .face.model import FaceFit, FaceModel, Take, load_face_model
+from .face.pose import rotation_angle_deg
 from .face.regress import FaceCrop, MeshRegressor
 from .flow.geometric import FlowField, GeometricFlowConfig, geometric_flow
 
@@ -104,6 +105,9 @@ class DriveResult:
         driving_mesh: ``M_d`` ``(468, 3)`` in source-crop pixels.
         output: the generator's full output.
         timings: milliseconds per stage.
+        head_turn_deg: how far ``M_d``'s head rotation is from the source's,
+            degrees (geodesic: yaw, pitch and roll together); a pure warp
+            shows only what the source showed, so large turns look worse.
     """
 
     crop: np.ndarray
@@ -111,6 +115,7 @@ class DriveResult:
     driving_mesh: np.ndarray
     output: GeneratorOutput
     timings: dict[str, float]
+    head_turn_deg: float = 0.0
 
 
 class Generator(Protocol):
@@ -268,4 +273,5 @@ class Reenactor:
         frame = self.generator.paste(source.frame, source.face, source.prepared, out) if paste_back else None
         t3 = time.perf_counter()
         timings.update({"compose": (t1 - t0) * 1e3, "generate": (t2 - t1) * 1e3, "paste": (t3 - t2) * 1e3})
-        return DriveResult(out.crop, frame, driving_mesh, out, timings)
+        turn = rotation_angle_deg(source.fit.pose.rotation, self.model.driving_rotation(source.fit, drv_fit, take, driver_reference))
+        return DriveResult(out.crop, frame, driving_mesh, out, timings, turn)

@@ -114,3 +114,22 @@ def test_grid_video_for_two_sources(tmp_path, hopper_path, hopper, short_clip):
     probe = probe_video(out)
     assert probe.frame_count == FRAMES and probe.has_audio
     assert probe.size[1] > 3 * 256  # driver row + two source rows
+
+
+def test_video_run_counts_frames_that_turn_far(tmp_path, hopper_path, short_clip, monkeypatch):
+    """Every written frame's head turn is collected; with the threshold lowered
+    below this clip's turns the summary names them, and relative motion drops
+    the hint to use it."""
+    from reenact_cli.tasks import notices
+
+    monkeypatch.setattr(notices, "LARGE_TURN_DEG", 0.01)
+    out = tmp_path / "turns.mp4"
+    res = CliRunner().invoke(app, ["drive", str(hopper_path), str(short_clip), "-o", str(out), "--no-paste-back"])
+    assert res.exit_code == 0, res.output
+    assert f"of {FRAMES} frames the head turns more than 0°" in res.output and "--motion relative" in res.output
+    rel = CliRunner().invoke(app, ["drive", str(hopper_path), str(short_clip), "-o", str(tmp_path / "rel.mp4"), "--no-paste-back", "--motion", "relative"])
+    assert rel.exit_code == 0, rel.output
+    assert "--motion relative" not in rel.output
+    monkeypatch.setattr(notices, "LARGE_TURN_DEG", 179.0)
+    quiet = CliRunner().invoke(app, ["drive", str(hopper_path), str(short_clip), "-o", str(tmp_path / "q.mp4"), "--no-paste-back"])
+    assert quiet.exit_code == 0 and "note:" not in quiet.output

@@ -201,3 +201,18 @@ def test_slerp_midpoint_angle():
 def test_slerp_single_axis_is_euler_lerp():
     mid = slerp_rotation(euler_to_rotation(-20, 0, 0), euler_to_rotation(40, 0, 0), 0.5)
     np.testing.assert_allclose(rotation_to_euler(mid), [10, 0, 0], atol=1e-9)
+
+
+def test_rotation_angle_is_the_geodesic_turn():
+    from reenact_cli.face.pose import euler_to_rotation, rotation_angle_deg
+
+    eye = np.eye(3)
+    assert rotation_angle_deg(eye, eye) == pytest.approx(0.0, abs=1e-6)
+    for axis in range(3):
+        angles = [0.0, 0.0, 0.0]
+        angles[axis] = 40.0
+        assert rotation_angle_deg(eye, euler_to_rotation(*angles)) == pytest.approx(40.0, abs=1e-6)
+    a, b = euler_to_rotation(25.0, 5.0, 0.0), euler_to_rotation(-20.0, 5.0, 0.0)
+    assert rotation_angle_deg(a, b) == pytest.approx(rotation_angle_deg(b, a), abs=1e-9)
+    assert 44.0 < rotation_angle_deg(a, b) <= 45.0 + 1e-6  # yaw 45 apart, at a small shared pitch
+    assert rotation_angle_deg(eye, euler_to_rotation(180.0, 0.0, 0.0)) == pytest.approx(180.0, abs=1e-4)

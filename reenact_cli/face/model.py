@@ -268,15 +268,13 @@ class FaceModel:
         the target expression ``c_src + (c_d - c_d0)``.
         """
         a = float(np.clip(take.alpha, 0.0, 1.0))
-        target_rotation, target_exp = driver.pose.rotation, driver.c_exp
+        target_exp = driver.c_exp
         if take.relative:
             if driver_reference is None:
                 raise ValueError("relative motion needs a driver reference frame")
-            ref_r = driver_reference.pose.rotation
-            target_rotation = driver.pose.rotation @ ref_r.T @ source.pose.rotation
             target_exp = source.c_exp + (driver.c_exp - driver_reference.c_exp)
         c_exp = source.c_exp + a * (target_exp - source.c_exp) if take.expression else source.c_exp
-        rotation = slerp_rotation(source.pose.rotation, target_rotation, a) if take.pose else source.pose.rotation
+        rotation = self.driving_rotation(source, driver, take, driver_reference)
         shape = self.shape(source.c_id, c_exp) + source.residual + self.pose_deformation(rotation)
         pivot = self.head_pivot
         scale = source.pose.scale
@@ -288,6 +286,22 @@ class FaceModel:
             centre = centre + a * moved * source.pose.scale / ref.scale
         translation = centre - scale * rotation @ pivot
         return Pose(scale, rotation, translation).apply(shape)
+
+    @staticmethod
+    def driving_rotation(
+        source: FaceFit, driver: FaceFit, take: Take = Take(), driver_reference: FaceFit | None = None
+    ) -> np.ndarray:
+        """The head rotation ``(3, 3)`` that :meth:`compose` gives ``M_d``: the
+        driver's (or, in ``take.relative`` mode, ``R_d R_d0^T R_src``), reached
+        by ``take.alpha`` from the source's; the source's if ``take.pose`` is off."""
+        if not take.pose:
+            return source.pose.rotation
+        target = driver.pose.rotation
+        if take.relative:
+            if driver_reference is None:
+                raise ValueError("relative motion needs a driver reference frame")
+            target = driver.pose.rotation @ driver_reference.pose.rotation.T @ source.pose.rotation
+        return slerp_rotation(source.pose.rotation, target, float(np.clip(take.alpha, 0.0, 1.0)))
 
     def source_mesh(self, fit: FaceFit) -> np.ndarray:
         """``M_s``: the fit reproduced exactly (residual included), crop pixels."""

@@ -97,6 +97,13 @@ def rotation_to_euler(r: np.ndarray) -> np.ndarray:
     return np.degrees(np.array([yaw, pitch, roll]))
 
 
+def rotation_angle_deg(r0: np.ndarray, r1: np.ndarray) -> float:
+    """Geodesic angle between two rotations ``(3, 3)``, degrees in [0, 180]:
+    how far a head turns (any mix of yaw, pitch and roll) to go from one to the other."""
+    cos = (float(np.trace(np.asarray(r0, dtype=np.float64).T @ np.asarray(r1, dtype=np.float64))) - 1.0) / 2.0
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
 def slerp_rotation(r0: np.ndarray, r1: np.ndarray, alpha: float) -> np.ndarray:
     """Geodesic interpolation between two rotations (alpha 0 -> r0, 1 -> r1)."""
     if alpha <= 0.0:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from ..media.image_io import check_image_output, read_image, write_image
 from ..pipeline import DriveResult, PipelineConfig, Reenactor, SourceFace, DriverFace
 from ..errors import InputError
 from .console import console, free_name, progress
+from .notices import large_turn_note
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,21 @@ def default_output(source: Path, driver: Path) -> Path:
 PASTE_MAX_PIXELS = 3072 * 3072
 
 
-def run_drive(opts: DriveOptions, config: PipelineConfig) -> Path:
-    """Reenact one photo with one photo; returns the written path."""
+@dataclass(frozen=True)
+class DriveSummary:
+    """What ``reenact drive`` wrote for one photo pair, and how far the head turned."""
+
+    output: Path
+    head_turn_deg: float
+
+    def notes(self) -> list[str]:
+        """Lines to print after the run (see :mod:`.notices`)."""
+        note = large_turn_note(self.head_turn_deg)
+        return [note] if note else []
+
+
+def run_drive(opts: DriveOptions, config: PipelineConfig) -> DriveSummary:
+    """Reenact one photo with one photo; returns the written path and the head turn."""
     out = opts.output if opts.output is not None else default_output(opts.source, opts.driver)
     check_image_output(out, opts.overwrite)  # fail before any work
     if opts.save_stages is not None:
@@ -62,7 +76,7 @@ def run_drive(opts: DriveOptions, config: PipelineConfig) -> Path:
     write_image(out, image, overwrite=opts.overwrite)
     if opts.save_stages is not None:
         save_stages(opts.save_stages, source, driver, result, r, opts.overwrite)
-    return out
+    return DriveSummary(out, result.head_turn_deg)
 
 
 def _fit_for_paste(r: Reenactor, source: SourceFace, name: str) -> SourceFace:
@@ -154,6 +168,11 @@ class BatchSummary:
 
     outputs: list[Path]
     skipped: list[str]
+    head_turns_deg: dict[str, float] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """One line per source whose head turned far (see :mod:`.notices`)."""
+        return [n for src, turn in self.head_turns_deg.items() if (n := large_turn_note(turn, src))]
 
 
 def run_drive_batch(
@@ -192,6 +211,7 @@ def run_drive_batch(
     drv = r.driver(drv_img, str(driver))
     driver_tile = fit_tile(drv.face.image, config.size)
     tiles, results, written, skipped = [], [], [], []
+    turns: dict[str, float] = {}
     paste = paste_back and not (grid or side_by_side)
     with progress() as bar:
         task = bar.add_task("reenacting", total=len(sources))
@@ -204,6 +224,7 @@ def run_drive_batch(
                 bar.advance(task)
                 continue
             res = r.drive(src, drv, paste_back=paste)
+            turns[str(path)] = res.head_turn_deg
             image = res.frame if paste else res.crop
             if grid:
                 tiles.append(src.face.image)
@@ -218,4 +239,4 @@ def run_drive_batch(
         written.append(targets[0])
     if not written:
         raise NoFaceError("no face in any source photo", sources[0] if len(sources) == 1 else sources[0].parent)
-    return BatchSummary(written, skipped)
+    return BatchSummary(written, skipped, turns)

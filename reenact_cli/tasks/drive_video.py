@@ -19,6 +19,7 @@ from ..media.image_io import read_image
 from ..media.video import DriverStream, open_driver
 from ..pipeline import PipelineConfig, Reenactor
 from .console import console, free_name, progress
+from .notices import large_turn_video_note
 
 MOTION_MODES = ("absolute", "relative")
 
@@ -62,13 +63,22 @@ class VideoDriveOptions:
 @dataclass(frozen=True)
 class VideoDriveSummary:
     """What a video run did: frames written, frames whose driver showed no face
-    (filled from neighbours), seconds taken and the output."""
+    (filled from neighbours), seconds taken, the output, and each output
+    frame's head turn from the source's pose (degrees; the largest over the
+    sources)."""
 
     output: Path
     frames: int
     missing: int
     seconds: float
     fps: float
+    head_turns_deg: list[float] = field(default_factory=list)
+    relative_motion: bool = False
+
+    def notes(self) -> list[str]:
+        """Lines to print after the run (see :mod:`.notices`)."""
+        note = large_turn_video_note(self.head_turns_deg, self.relative_motion)
+        return [note] if note else []
 
     def line(self) -> str:
         speed = self.frames / self.seconds if self.seconds > 0 else float("nan")
@@ -158,6 +168,7 @@ def run_drive_video(opts: VideoDriveOptions, config: PipelineConfig) -> VideoDri
     tracker = DriverTracker(r.model, stream.fps, config.size, opts.smoothing)
     tiles = [s.face.image for s in sources]
     paste = opts.paste_back and not (opts.grid or opts.side_by_side)
+    head_turns: list[float] = []  # per output frame, the largest over the sources
 
     def render(fit: FaceFit, driver_frame: np.ndarray) -> list[np.ndarray]:
         """One frame for each output."""
@@ -165,6 +176,7 @@ def run_drive_video(opts: VideoDriveOptions, config: PipelineConfig) -> VideoDri
         if reference is None:  # reference frame 0: the first fit the stream yields
             reference = fit
         results = [r.drive(s, fit, take, driver_reference=reference, paste_back=paste) for s in sources]
+        head_turns.append(max(res.head_turn_deg for res in results))
         images = [res.frame if paste else res.crop for res in results]
         if opts.grid or opts.side_by_side:
             driver_tile = fit_tile(driver_frame, config.size)
@@ -206,7 +218,7 @@ def run_drive_video(opts: VideoDriveOptions, config: PipelineConfig) -> VideoDri
         tracker.close()
     seconds = time.perf_counter() - start
     out = outputs[0] if len(outputs) == 1 else outputs[0].parent
-    return VideoDriveSummary(out, tracker.stats.frames, tracker.stats.missing, seconds, stream.fps)
+    return VideoDriveSummary(out, tracker.stats.frames, tracker.stats.missing, seconds, stream.fps, head_turns, take.relative)
 
 
 def render_shape(sources: list, size: int, opts: VideoDriveOptions, paste: bool) -> list[tuple[int, int]]:
