@@ -4,7 +4,7 @@ face model to it, as one would on any photo.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class TransferMeasure:
     Attributes:
         pose_error: ``(3,)`` output minus driver (yaw, pitch, roll), degrees.
         yaw_change: |driver yaw - source yaw|, degrees (how hard the pair is).
+        pose_change: ``(3,)`` driver minus source (yaw, pitch, roll), degrees.
         id_to_source, id_to_driver: distance of the output's c_id to each.
         exp_r: Pearson r between output and driver c_exp.
         mouth_out, mouth_drv: mouth shapes of output and driver.
@@ -51,6 +52,7 @@ class TransferMeasure:
     exp_r: float
     mouth_out: MouthShape
     mouth_drv: MouthShape
+    pose_change: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
     @property
     def identity_kept(self) -> bool:
@@ -73,6 +75,7 @@ def measure_transfer(
     out_fit = model.fit(out_v)
     err = out_fit.pose.euler() - driver_fit.pose.euler()
     err = (err + 180.0) % 360.0 - 180.0
+    change = (driver_fit.pose.euler() - source_fit.pose.euler() + 180.0) % 360.0 - 180.0
     yaw_change = abs(float(driver_fit.pose.euler()[0] - source_fit.pose.euler()[0]))
     r = float(np.corrcoef(out_fit.c_exp, driver_fit.c_exp)[0, 1])
     return TransferMeasure(
@@ -83,6 +86,7 @@ def measure_transfer(
         r,
         mouth_shape(out_v, out_fit),
         mouth_shape(driver_vertices, driver_fit),
+        change,
     )
 
 
@@ -97,12 +101,15 @@ class TransferSummary:
     exp_r_mean: float
     mouth_open_r: float
     mouth_width_r: float
+    pose_followed: np.ndarray = field(default_factory=lambda: np.full(3, np.nan))
 
     def lines(self) -> list[str]:
         y, p, r = self.pose_rms
+        fy, fp, fr = 100 * self.pose_followed
         return [
             f"pairs measured       {self.pairs} (no face found in {self.missed} outputs)",
             f"pose RMS error       yaw {y:.2f}  pitch {p:.2f}  roll {r:.2f} degrees",
+            f"pose change followed yaw {fy:.0f}  pitch {fp:.0f}  roll {fr:.0f} % (slope of the output's angle on the driver's change)",
             f"identity kept        {100 * self.identity_kept:.0f} % of pairs (c_id nearer the source)",
             f"expression r         {self.exp_r_mean:.3f} (mean Pearson r of c_exp, output vs driver)",
             f"mouth opening r      {self.mouth_open_r:.3f}",
@@ -110,9 +117,24 @@ class TransferSummary:
         ]
 
 
+def pose_followed(errors: np.ndarray, changes: np.ndarray) -> np.ndarray:
+    """``(3,)`` how much of the driver's change of each angle the output shows:
+    1 plus the least-squares slope of the error ``(N, 3)`` on the change
+    ``(N, 3)`` (with an intercept), so 1 = follows fully, 0.8 = falls 20 %
+    short of every change; NaN where the changes do not vary."""
+    out = np.full(3, np.nan)
+    for k in range(3):
+        c = changes[:, k] - changes[:, k].mean()
+        var = float(c @ c)
+        if len(c) >= 2 and var > 1e-12:
+            out[k] = 1.0 + float(c @ (errors[:, k] - errors[:, k].mean())) / var
+    return out
+
+
 def summarise(measures: list[TransferMeasure | None]) -> TransferSummary:
-    """RMS pose error per angle, identity-kept rate, mean expression r, and the
-    across-pair correlation of mouth opening and width (output vs driver)."""
+    """RMS pose error per angle, identity-kept rate, mean expression r, the
+    across-pair correlation of mouth opening and width (output vs driver),
+    and how much of the driver's pose change the output follows."""
     ok = [m for m in measures if m is not None]
     if not ok:
         raise ValueError("no measured pairs")
@@ -127,4 +149,5 @@ def summarise(measures: list[TransferMeasure | None]) -> TransferSummary:
         float(np.mean([m.exp_r for m in ok])),
         float(np.corrcoef(opens[:, 0], opens[:, 1])[0, 1]),
         float(np.corrcoef(widths[:, 0], widths[:, 1])[0, 1]),
+        pose_followed(errs, np.array([m.pose_change for m in ok])),
     )
