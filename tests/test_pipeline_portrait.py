@@ -73,6 +73,7 @@ def test_drive_command_writes_photo_crop_and_stages(tmp_path, hopper, hopper_pat
         assert (tmp_path / "st" / name).is_file(), name
     fits = json.loads((tmp_path / "st" / "fits.json").read_text())
     assert len(fits["source"]["pose_p12"]) == 12
+    assert 0.0 < fits["head_turn_deg"] < 90.0  # the mirrored portrait turns the head
     obj = (tmp_path / "st" / "05_driving_mesh.obj").read_text().splitlines()
     assert sum(line.startswith("v ") for line in obj) == 468
     crop = tmp_path / "crop.png"

@@ -143,7 +143,12 @@ def save_stages(folder: Path, source: SourceFace, driver: DriverFace, result: Dr
     alpha = getattr(result.output.extra, "alpha", None)
     write_image(f["09_person_alpha.png"], mask_to_rgb(alpha if alpha is not None else np.ones(result.crop.shape[:2])), overwrite)
     write_image(f["10_output_crop.png"], result.crop, overwrite)
-    fits = {"source": fit_summary(source.fit), "driver": fit_summary(driver.fit), "face_model": r.model.fingerprint}
+    fits = {
+        "source": fit_summary(source.fit),
+        "driver": fit_summary(driver.fit),
+        "head_turn_deg": round(result.head_turn_deg, 2),
+        "face_model": r.model.fingerprint,
+    }
     from ..media.atomic import atomic_output
 
     with atomic_output(f["fits.json"], overwrite) as tmp:
