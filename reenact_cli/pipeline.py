@@ -157,13 +157,17 @@ class GeometricGenerator:
 
         return prepare_layers(crop_image, source_mesh, self._segmenter)
 
-    def flow(self, source_mesh: np.ndarray, driving_mesh: np.ndarray, size: int) -> FlowField:
-        return geometric_flow(source_mesh, driving_mesh, size, self.flow_config, self.rigid_weights, self.mirror)
+    def flow(
+        self, source_mesh: np.ndarray, driving_mesh: np.ndarray, size: int, head_occluder: np.ndarray | None = None
+    ) -> FlowField:
+        """The geometric flow (``head_occluder``: the source layers' own, see
+        :func:`geometric_flow`)."""
+        return geometric_flow(source_mesh, driving_mesh, size, self.flow_config, self.rigid_weights, self.mirror, head_occluder)
 
     def generate(self, prepared: Any, source_mesh: np.ndarray, driving_mesh: np.ndarray) -> GeneratorOutput:
         from .render.geometric import render
 
-        flow = self.flow(source_mesh, driving_mesh, prepared.image.shape[0])
+        flow = self.flow(source_mesh, driving_mesh, prepared.image.shape[0], prepared.head_occluder)
         rendered = render(prepared, flow)
         return GeneratorOutput(rendered.image, flow, rendered.unseen, rendered)
 

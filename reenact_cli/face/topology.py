@@ -35,6 +35,8 @@ NOSE_TIP = 1
 CHIN = 152
 #: The face oval's ear-level extremes (subject's right, left).
 EAR_LEVEL_OVAL = (234, 454)
+#: Upper edge of both eyebrows (subject's right, then left).
+UPPER_BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
 
 
 @dataclass(frozen=True)

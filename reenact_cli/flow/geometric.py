@@ -173,6 +173,7 @@ def geometric_flow(
     config: GeometricFlowConfig = GeometricFlowConfig(),
     rigid_weights: np.ndarray | None = None,
     mirror: np.ndarray | None = None,
+    head_occluder: np.ndarray | None = None,
 ) -> FlowField:
     """The backward flow that carries the source crop onto the driving mesh.
 
@@ -185,6 +186,12 @@ def geometric_flow(
         mirror: ``(468,)`` left/right partner of each vertex (the face model's
             ``mirror``); enables reading the face's other side where the source
             shows a part edge-on and the driver faces it. None disables it.
+        head_occluder: ``(S, S)`` float32 in [0, 1] over the *source* crop:
+            what is worn on or over the head in front of the forehead, off
+            the face (the renderer's ``SourceLayers.head_occluder``). Off the
+            face, where the head's rigid motion carries such a pixel, the
+            depth proxy keeps the face edge's depth instead of curving back
+            to the pivot, so a cap moves as one piece with the forehead.
     """
     topo = face_topology()
     src = np.asarray(source_vertices, dtype=np.float32)
@@ -241,7 +248,7 @@ def geometric_flow(
         mouth_ut[r, c] = (c + 0.5)[:, None] * m[:, 0] + (r + 0.5)[:, None] * m[:, 1] + m[:, 2]
         unseen |= mouth
 
-    displacement, moving = _extend(raster, at_pixels, rigid, drv, size, config)
+    displacement, moving = _extend(raster, at_pixels, rigid, drv, size, config, head_occluder)
     source_xy = pixel_centres(size, size) + displacement
     mirror_field = np.zeros((size * size, 2), dtype=np.float32)
     weight_field = np.zeros(size * size, dtype=np.float32)
@@ -373,13 +380,16 @@ def _block_means(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: i
     return cover, means
 
 
-def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, config: GeometricFlowConfig) -> tuple[np.ndarray, np.ndarray]:
+def _extend(
+    raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, config: GeometricFlowConfig,
+    head_occluder: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Displacement ``(S, S, 2)`` and its non-zero mask: the mesh's on the face;
     elsewhere the head's rigid motion on a depth proxy plus the extended
     non-rigid rest, faded to zero away from the head and at the crop border.
 
     ``at_pixels`` ``(5, P)`` holds, per covered pixel, (source x, source y, depth,
-    non-rigid x, non-rigid y).
+    non-rigid x, non-rigid y). ``head_occluder``: see :func:`geometric_flow`.
     """
     rows, cols = raster.rows, raster.cols
     if len(rows) == 0:
@@ -406,9 +416,18 @@ def _extend(raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, co
         return face_h * (above + (under - above) * below)
 
     # Depth proxy: the face's depth at its edge, curving back to the pivot depth.
-    z = filled[:, :, 0] + (pivot_z - filled[:, :, 0]) * smoothstep(dist / length(config.depth_fade_above, config.depth_fade_below))
-    # Rigid motion of (x, y, z), minus (x, y): an affine map of x, y and z.
+    curve = smoothstep(dist / length(config.depth_fade_above, config.depth_fade_below))
     sr = (rigid.scale * rigid.rotation).astype(np.float32)
+    if head_occluder is not None:
+        # ... except on what is worn over the head in front of the forehead:
+        # where the rigid motion at the edge's depth reads the source's
+        # occluder, the depth stays the edge's.
+        edge_z = filled[:, :, 0]
+        read = [grid[:, :, 0] * sr[k, 0] + grid[:, :, 1] * sr[k, 1] + edge_z * sr[k, 2] + (rigid.translation[k] - 0.5) for k in range(2)]
+        worn = cv2.remap(head_occluder, read[0].astype(np.float32), read[1].astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        curve = curve * (1.0 - worn)
+    z = filled[:, :, 0] + (pivot_z - filled[:, :, 0]) * curve
+    # Rigid motion of (x, y, z), minus (x, y): an affine map of x, y and z.
     lin = sr[:2, :2] - np.eye(2, dtype=np.float32)
     shift = rigid.translation[:2].astype(np.float32)
     rigid_disp = np.empty((n, n, 2), dtype=np.float32)

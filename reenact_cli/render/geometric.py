@@ -29,7 +29,7 @@ import numpy as np
 from ..conventions import pixel_centres
 from ..face.crop import CropTransform
 from ..face.segmentation import PersonSegmenter, face_hull_mask
-from ..face.topology import CHIN, LEFT_EYE_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS, face_topology
+from ..face.topology import CHIN, INNER_LIP_MID, LEFT_EYE_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS, UPPER_BROWS, face_topology
 from ..flow.extend import push_pull, smoothstep
 from ..flow.geometric import FlowField
 from ..flow.raster import take_rows
@@ -112,6 +112,21 @@ FAR_RIM_STRETCH_NONE = 0.8
 #: a margin of :data:`FAR_RIM_STRETCH_PAD` pixels around the rim.
 FAR_RIM_STRETCH_SMOOTH = 2.0
 FAR_RIM_STRETCH_PAD = 6
+#: Something worn on or over the head in front of the forehead (a cap's brim
+#: and crown, a fringe) shows partly inside the face oval and partly above
+#: it. Inside, it moves with the forehead; off the face the head-motion flow
+#: would give it the depth of a skull curving back, so a turn shears it in
+#: two (a second brim, a smeared logo). Such an occluder is found as the
+#: non-skin person pixels (skin likeness under :data:`OCCLUDER_SKIN`, skin
+#: sampled on the cheeks and nose) above the brows (:data:`OCCLUDER_ABOVE_BROWS`
+#: face heights over their upper edge) that are connected to non-skin pixels
+#: inside the oval, within :data:`OCCLUDER_REACH` face heights of it; the
+#: flow keeps the face edge's depth there (see ``geometric_flow``). Its mask is
+#: softened over :data:`OCCLUDER_SOFT` pixels.
+OCCLUDER_SKIN = 0.1
+OCCLUDER_ABOVE_BROWS = 0.03
+OCCLUDER_REACH = 0.35
+OCCLUDER_SOFT = 2.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,9 @@ class SourceLayers:
             (:func:`far_rim`).
         far_rim_rgb: ``(S, S, 3)`` uint8, what is read off the face where
             ``far_rim`` is: what lies beyond the silhouette, reflected into it.
+        head_occluder: ``(S, S)`` float32 in [0, 1] or None: off the face, what
+            is worn on or over the head in front of the forehead
+            (:func:`head_occluder`); None when there is none.
     """
 
     image: np.ndarray
@@ -141,6 +159,7 @@ class SourceLayers:
     face_depth: np.ndarray
     far_rim: np.ndarray
     far_rim_rgb: np.ndarray
+    head_occluder: np.ndarray | None = None
 
     # Derived once per source (every frame reads them).
     @cached_property
@@ -239,6 +258,7 @@ def prepare_layers(crop_image: np.ndarray, source_vertices: np.ndarray, segmente
         cv2.distanceTransform(hull.astype(np.uint8), cv2.DIST_L2, 3),
         rim,
         beyond_rim(crop_image, rim, hull),
+        head_occluder(crop_image, person, hull, source_vertices),
     )
 
 
@@ -285,6 +305,32 @@ def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: n
     rim = near & ~face & (person > 0.5) & side[None, :] & band
     rim &= skin_likeness(image, face) > FAR_RIM_SKIN
     return cv2.GaussianBlur(rim.astype(np.float32), (0, 0), 1.0)
+
+
+def head_occluder(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: np.ndarray) -> np.ndarray | None:
+    """``(S, S)`` float32 in [0, 1], or None if there is none: the part off the
+    face oval ``hull`` of anything worn on or over the head in front of the
+    forehead (a cap, a fringe) in the uint8 ``image``; see
+    :data:`OCCLUDER_SKIN`."""
+    size = hull.shape[0]
+    face = hull > 0
+    rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
+    face_h = float(np.ptp(vertices[:, 1]))
+    eye_y = float(0.5 * (vertices[RIGHT_EYE_CORNERS[0], 1] + vertices[LEFT_EYE_CORNERS[1], 1]))
+    mouth_y = float(vertices[INNER_LIP_MID[0], 1])
+    cheeks = face & (rows > eye_y + 0.05 * face_h) & (rows < mouth_y - 0.03 * face_h)
+    brow_y = float(np.min(vertices[list(UPPER_BROWS), 1]))
+    above = rows < brow_y - OCCLUDER_ABOVE_BROWS * face_h
+    near = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3) < OCCLUDER_REACH * face_h
+    candidate = above & near & (person > 0.5) & (skin_likeness(image, cheeks) < OCCLUDER_SKIN)
+    count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return None
+    worn = np.unique(labels[candidate & face])
+    mask = np.isin(labels, worn[worn > 0]) & ~face
+    if not mask.any():
+        return None
+    return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), OCCLUDER_SOFT)
 
 
 def _inpaint_small(image: np.ndarray, hole: np.ndarray) -> np.ndarray:

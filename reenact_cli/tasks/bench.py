@@ -201,7 +201,7 @@ def run_bench(source: Path | None, driver: Path | None, config: PipelineConfig, 
             fit = r.model.fit(meshes[0].vertices)
             m_d = r.model.compose(src.fit, fit)
             t2 = time.perf_counter()
-            flow = r.generator.flow(src.mesh, m_d, size)  # the pose weights and mirror map the pipeline uses
+            flow = r.generator.flow(src.mesh, m_d, size, src.prepared.head_occluder)  # as the pipeline calls it
             t3 = time.perf_counter()
             rendered = render(src.prepared, flow)
             t4 = time.perf_counter()
