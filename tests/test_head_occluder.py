@@ -97,3 +97,14 @@ def test_caps_in_the_shared_photos_are_found(faces_dir, reenactor):
         src = reenactor.source(read_image(faces_dir / "images" / name), name)
         assert src.prepared.head_occluder is not None, name
         assert (src.prepared.head_occluder > 0.5).sum() > 1000, name
+
+
+def test_a_face_too_small_to_sample_its_skin_has_no_occluder(hopper_source):
+    """With too few cheek pixels to learn the skin's colour, nothing is flagged
+    (rather than everything non-skin)."""
+    image, person, hull, mesh = _inputs(hopper_source)
+    k = 16 / image.shape[0]
+    small = cv2.resize(image, (16, 16), interpolation=cv2.INTER_AREA)
+    small_mesh = mesh * np.float32(k)
+    small_hull = face_hull_mask(small_mesh, (16, 16))
+    assert head_occluder(small, np.ones((16, 16), np.float32), small_hull, small_mesh) is None

@@ -319,6 +319,8 @@ def head_occluder(image: np.ndarray, person: np.ndarray, hull: np.ndarray, verti
     eye_y = float(0.5 * (vertices[RIGHT_EYE_CORNERS[0], 1] + vertices[LEFT_EYE_CORNERS[1], 1]))
     mouth_y = float(vertices[INNER_LIP_MID[0], 1])
     cheeks = face & (rows > eye_y + 0.05 * face_h) & (rows < mouth_y - 0.03 * face_h)
+    if np.count_nonzero(cheeks[::BEHIND_SKIN_STEP, ::BEHIND_SKIN_STEP]) < 16:
+        return None  # too few skin samples to tell skin from anything else
     brow_y = float(np.min(vertices[list(UPPER_BROWS), 1]))
     above = rows < brow_y - OCCLUDER_ABOVE_BROWS * face_h
     near = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3) < OCCLUDER_REACH * face_h
