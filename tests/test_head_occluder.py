@@ -108,3 +108,9 @@ def test_a_face_too_small_to_sample_its_skin_has_no_occluder(hopper_source):
     small_mesh = mesh * np.float32(k)
     small_hull = face_hull_mask(small_mesh, (16, 16))
     assert head_occluder(small, np.ones((16, 16), np.float32), small_hull, small_mesh) is None
+
+
+def test_flow_refuses_an_occluder_of_another_size(reenactor, hopper_source):
+    src = hopper_source
+    with pytest.raises(ValueError, match="head_occluder must be"):
+        geometric_flow(src.mesh, src.mesh, 256, head_occluder=np.zeros((128, 128), np.float32))

@@ -193,6 +193,8 @@ def geometric_flow(
             depth proxy keeps the face edge's depth instead of curving back
             to the pivot, so a cap moves as one piece with the forehead.
     """
+    if head_occluder is not None and head_occluder.shape != (size, size):
+        raise ValueError(f"head_occluder must be ({size}, {size}) like the crop, got {head_occluder.shape}")
     topo = face_topology()
     src = np.asarray(source_vertices, dtype=np.float32)
     drv = np.asarray(driving_vertices, dtype=np.float32)
