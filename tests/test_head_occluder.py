@@ -13,7 +13,7 @@ import pytest
 
 from reenact_cli.face.pose import Pose, euler_to_rotation
 from reenact_cli.face.segmentation import face_hull_mask
-from reenact_cli.face.topology import UPPER_BROWS
+from reenact_cli.face.topology import CHIN, UPPER_BROWS
 from reenact_cli.flow.geometric import geometric_flow
 from reenact_cli.render.geometric import head_occluder
 
@@ -78,7 +78,7 @@ def test_the_flow_keeps_the_face_edge_depth_on_the_cap(reenactor, hopper_source)
     np.testing.assert_array_equal(plain.face, capped.face)
     face = plain.face
     np.testing.assert_array_equal(plain.source_xy[face], capped.source_xy[face])
-    chin_y = int(m_d[152, 1])
+    chin_y = int(m_d[CHIN, 1])
     np.testing.assert_array_equal(plain.source_xy[chin_y + 20 :], capped.source_xy[chin_y + 20 :])
     # Where the output reads the cap, the sideways displacement grows.
     cap = src.prepared.head_occluder > 0.5

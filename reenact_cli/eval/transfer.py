@@ -73,10 +73,10 @@ def measure_transfer(
         return None
     out_v = found[0].vertices
     out_fit = model.fit(out_v)
-    err = out_fit.pose.euler() - driver_fit.pose.euler()
-    err = (err + 180.0) % 360.0 - 180.0
-    change = (driver_fit.pose.euler() - source_fit.pose.euler() + 180.0) % 360.0 - 180.0
-    yaw_change = abs(float(driver_fit.pose.euler()[0] - source_fit.pose.euler()[0]))
+    drv_euler = driver_fit.pose.euler()
+    err = (out_fit.pose.euler() - drv_euler + 180.0) % 360.0 - 180.0
+    change = (drv_euler - source_fit.pose.euler() + 180.0) % 360.0 - 180.0
+    yaw_change = abs(float(change[0]))  # yaw lies in [-90, 90], so the wrap never applies
     r = float(np.corrcoef(out_fit.c_exp, driver_fit.c_exp)[0, 1])
     return TransferMeasure(
         err,

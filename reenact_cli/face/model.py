@@ -18,7 +18,7 @@ import numpy as np
 from ..conventions import NUM_FACE_VERTICES
 from ..errors import InputError
 from .pose import Pose, procrustes, rotation_to_euler, slerp_rotation
-from .topology import CHIN, NOSE_TIP
+from .topology import CHIN, EAR_LEVEL_OVAL, NOSE_TIP
 
 #: Weights of the Gaussian priors in the ridge fit (observation noise variance
 #: in model units^2, relative to the prior variances). Identity gets a strong
@@ -131,7 +131,7 @@ class FaceModel:
         """
         cached = self.__dict__.get("_pivot_cache")
         if cached is None:
-            ears = 0.5 * (self.mean[234] + self.mean[454]).astype(np.float64)
+            ears = 0.5 * (self.mean[EAR_LEVEL_OVAL[0]] + self.mean[EAR_LEVEL_OVAL[1]]).astype(np.float64)
             centre = self.mean.mean(axis=0).astype(np.float64)
             cached = np.array([ears[0], ears[1], centre[2] + PIVOT_DEPTH * (ears[2] - centre[2])])
             cached.flags.writeable = False

@@ -281,6 +281,11 @@ def beyond_rim(image: np.ndarray, rim: np.ndarray, hull: np.ndarray) -> np.ndarr
     return out
 
 
+def _eye_line(vertices: np.ndarray) -> float:
+    """Row (crop pixels) of the eyes: the mean height of their outer corners."""
+    return float(0.5 * (vertices[RIGHT_EYE_CORNERS[0], 1] + vertices[LEFT_EYE_CORNERS[1], 1]))
+
+
 def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     """``(S, S)`` float32 in [0, 1]: the skin-coloured person pixels of the
     uint8 ``image`` within
@@ -300,7 +305,7 @@ def far_rim(image: np.ndarray, person: np.ndarray, hull: np.ndarray, vertices: n
     rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
     chin_y = float(vertices[CHIN, 1])
     face_h = float(np.ptp(vertices[:, 1]))
-    eye_y = float(0.5 * (vertices[RIGHT_EYE_CORNERS[0], 1] + vertices[LEFT_EYE_CORNERS[1], 1]))  # outer corners
+    eye_y = _eye_line(vertices)
     band = (rows > eye_y) & (rows < chin_y - FAR_RIM_ABOVE_CHIN * face_h)
     rim = near & ~face & (person > 0.5) & side[None, :] & band
     rim &= skin_likeness(image, face) > FAR_RIM_SKIN
@@ -316,7 +321,7 @@ def head_occluder(image: np.ndarray, person: np.ndarray, hull: np.ndarray, verti
     face = hull > 0
     rows = (np.arange(size, dtype=np.float32) + 0.5)[:, None]
     face_h = float(np.ptp(vertices[:, 1]))
-    eye_y = float(0.5 * (vertices[RIGHT_EYE_CORNERS[0], 1] + vertices[LEFT_EYE_CORNERS[1], 1]))
+    eye_y = _eye_line(vertices)
     mouth_y = float(vertices[INNER_LIP_MID[0], 1])
     cheeks = face & (rows > eye_y + 0.05 * face_h) & (rows < mouth_y - 0.03 * face_h)
     if np.count_nonzero(cheeks[::BEHIND_SKIN_STEP, ::BEHIND_SKIN_STEP]) < 16:
