@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 from ..conventions import pixel_centres, pixels_to_grid
-from ..face.topology import EAR_LEVEL_OVAL, INNER_LIP_MID, Topology, face_topology
+from ..face.topology import EAR_LEVEL_OVAL, INNER_LIP_MID, NOSE_TIP, Topology, face_topology
 from .extend import push_pull, smoothstep
-from ..face.pose import procrustes
+from ..face.pose import procrustes, rotation_angle_deg
 from .raster import Raster, linear_maps, rasterize, scatter_rows, signed_areas, take_rows
 
 
@@ -42,6 +42,25 @@ class GeometricFlowConfig:
             to the head's pivot depth (above the mouth; below the chin).
             Below the chin a longer return spreads the chin's sideways swing
             over the neck instead of folding the neck's outline under the jaw.
+        depth_fade_top, depth_fade_trailing: at a large turn (see
+            :attr:`large_turn_from`), the same above the top of the face,
+            and beside it on the side the turn brings into view (the side
+            away from which the nose moves). The mesh ends mid-forehead, and
+            what lies just above it (the upper forehead, a fringe) or just
+            beyond a foreshortened cheek (the cheek's rim, an ear, the side
+            of a cap) is nearer the face's depth than the skull's: at the
+            skull's depth a large turn shears it off the face into a smeared
+            band across the forehead, or stretches it into a pale ghost
+            beside the turned face.
+        trailing_turn: how far the nose must move sideways, relative to the
+            ear-to-ear width, for :attr:`depth_fade_trailing` to apply fully
+            (it ramps in from no sideways move, so a nod has no side).
+        large_turn_from, large_turn_full: head turns (geodesic angle between
+            the meshes' rigid poses, degrees) over which the longer returns
+            above ramp in. Below ``large_turn_from`` the proxy is the plain
+            one: on real video, where turns are small, it places the hair's
+            outline better (self-reenactment PSNR), and the smear and ghost
+            that the longer returns prevent only show at large turns.
         nonrigid_fade_above, nonrigid_fade_below: the same for the fade of
             the face's non-rigid motion (expression) off the face.
         border: width of the band at the crop border where motion fades out,
@@ -61,6 +80,11 @@ class GeometricFlowConfig:
     reach_below: float = 0.35
     depth_fade_above: float = 0.25
     depth_fade_below: float = 0.3
+    depth_fade_top: float = 0.45
+    depth_fade_trailing: float = 0.6
+    trailing_turn: float = 0.1
+    large_turn_from: float = 20.0
+    large_turn_full: float = 35.0
     nonrigid_fade_above: float = 0.3
     nonrigid_fade_below: float = 0.4
     border: float = 0.06
@@ -250,7 +274,7 @@ def geometric_flow(
         mouth_ut[r, c] = (c + 0.5)[:, None] * m[:, 0] + (r + 0.5)[:, None] * m[:, 1] + m[:, 2]
         unseen |= mouth
 
-    displacement, moving = _extend(raster, at_pixels, rigid, drv, size, config, head_occluder)
+    displacement, moving = _extend(raster, at_pixels, rigid, src, drv, size, config, head_occluder)
     source_xy = pixel_centres(size, size) + displacement
     mirror_field = np.zeros((size * size, 2), dtype=np.float32)
     weight_field = np.zeros(size * size, dtype=np.float32)
@@ -382,8 +406,29 @@ def _block_means(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: i
     return cover, means
 
 
+def _nose_offset(vertices: np.ndarray) -> float:
+    """How far the nose tip sits sideways of the midpoint between the face
+    oval's ear-level extremes, in units of their distance (0 for a frontal
+    face; positive when the nose points to larger x)."""
+    a, b = float(vertices[EAR_LEVEL_OVAL[0], 0]), float(vertices[EAR_LEVEL_OVAL[1], 0])
+    return (float(vertices[NOSE_TIP, 0]) - 0.5 * (a + b)) / max(abs(b - a), 1.0)
+
+
+def _trailing_side(src: np.ndarray, drv: np.ndarray, x: np.ndarray, full_turn: float) -> np.ndarray:
+    """Over image columns ``x`` (pixels, any shape), in [0, 1]: 1 on the side
+    of the driving face that the turn from ``src`` to ``drv`` brings into
+    view (opposite the way the nose moves), 0 on the other, ramping across
+    the middle fifth of the ear-to-ear width; scaled down for a turn whose
+    nose shift is under ``full_turn`` (0 without a turn)."""
+    turn = _nose_offset(drv) - _nose_offset(src)
+    a, b = float(drv[EAR_LEVEL_OVAL[0], 0]), float(drv[EAR_LEVEL_OVAL[1], 0])
+    ramp = 0.2 * max(abs(b - a), 1.0)
+    side = smoothstep((0.5 * (a + b) - x) * np.sign(turn) / ramp)
+    return side * smoothstep(abs(turn) / full_turn)
+
+
 def _extend(
-    raster, at_pixels: np.ndarray, rigid, drv: np.ndarray, size: int, config: GeometricFlowConfig,
+    raster, at_pixels: np.ndarray, rigid, src: np.ndarray, drv: np.ndarray, size: int, config: GeometricFlowConfig,
     head_occluder: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Displacement ``(S, S, 2)`` and its non-zero mask: the mesh's on the face;
@@ -391,7 +436,8 @@ def _extend(
     non-rigid rest, faded to zero away from the head and at the crop border.
 
     ``at_pixels`` ``(5, P)`` holds, per covered pixel, (source x, source y, depth,
-    non-rigid x, non-rigid y). ``head_occluder``: see :func:`geometric_flow`.
+    non-rigid x, non-rigid y); ``src``, ``drv``: the meshes ``(468, 3)``.
+    ``head_occluder``: see :func:`geometric_flow`.
     """
     rows, cols = raster.rows, raster.cols
     if len(rows) == 0:
@@ -417,8 +463,18 @@ def _extend(
     def length(above: float, under: float) -> np.ndarray:
         return face_h * (above + (under - above) * below)
 
-    # Depth proxy: the face's depth at its edge, curving back to the pivot depth.
-    curve = smoothstep(dist / length(config.depth_fade_above, config.depth_fade_below))
+    # Depth proxy: the face's depth at its edge, curving back to the pivot
+    # depth; at a large turn the return is longer over the top of the face
+    # and on the side the turn brings into view (see GeometricFlowConfig).
+    fade_above = config.depth_fade_above
+    large = smoothstep((rotation_angle_deg(np.eye(3), rigid.rotation) - config.large_turn_from) / (config.large_turn_full - config.large_turn_from))
+    if large > 0.0:
+        trailing = _trailing_side(src, drv, grid[:1, :, 0], config.trailing_turn)
+        # 1 above the top of the face, 0 from its upper corners down.
+        top = smoothstep((y0 + 0.1 * face_h - grid[:, :1, 1]) / (0.15 * face_h))
+        fade_above = fade_above + (config.depth_fade_trailing - fade_above) * (large * trailing)
+        fade_above = fade_above + (config.depth_fade_top - fade_above) * (large * top)
+    curve = smoothstep(dist / length(fade_above, config.depth_fade_below))
     sr = (rigid.scale * rigid.rotation).astype(np.float32)
     if head_occluder is not None:
         # ... except on what is worn over the head in front of the forehead:
