@@ -9,7 +9,7 @@ import pytest
 
 from reenact_cli.errors import InputError
 from reenact_cli.face.expressions import MEASUREMENTS, edit_fit, expression_direction
-from reenact_cli.face.model import FaceModel, Take, load_face_model, pose_features
+from reenact_cli.face.model import FaceFit, FaceModel, Take, load_face_model, pose_features
 from reenact_cli.face.pose import Pose, euler_to_rotation
 
 INNER_LIPS = (13, 14)
@@ -127,6 +127,52 @@ def test_fit_recovers_synthetic_coefficients(model, fit):
     g = model.fit(model.source_mesh(synthetic))
     delta = (g.c_exp[:2] - fit.c_exp[:2]) / model.sigma_exp[:2]
     np.testing.assert_allclose(delta, 2.0, atol=0.2)
+
+
+def _strong_components(model):
+    """Indices of the expression components whose held-back rest composition uses."""
+    probe = np.eye(model.num_exp, dtype=np.float32)
+    moved = [model.held_expression(FaceFit(Pose(1.0, np.eye(3), np.zeros(3)), np.zeros(model.num_id, np.float32),
+                                               np.zeros(model.num_exp, np.float32), model._combine(e, "exp_basis").astype(np.float32)))
+             for e in probe]
+    return np.array([k for k in range(model.num_exp) if abs(moved[k][k] - 1.0) < 1e-3])
+
+
+def test_held_expression_is_the_prior_shrinkage_on_strong_components(model, fit):
+    strong = _strong_components(model)
+    assert 2 <= len(strong) < model.num_exp  # the mouth and smile components, not the weak tail
+    assert list(strong) == list(range(len(strong)))  # the strongest components (largest sigma) first
+    # A model-made face with a strong expression: the ridge fit shrinks it,
+    # and adding what it held back in the residual recovers it.
+    c_exp = np.zeros(model.num_exp, np.float32)
+    c_exp[strong] = 2.0 * model.sigma_exp[strong]
+    synthetic = FaceFit(fit.pose, fit.c_id, c_exp, np.zeros_like(fit.residual))
+    g = model.fit(model.source_mesh(synthetic))
+    shrunk = np.abs(g.c_exp[strong] - c_exp[strong]).max()
+    recovered = np.abs(g.c_exp[strong] + model.held_expression(g)[strong] - c_exp[strong]).max()
+    assert shrunk > 0.02 and recovered < 0.3 * shrunk, (shrunk, recovered)
+    weak = np.setdiff1d(np.arange(model.num_exp), strong)
+    assert not model.held_expression(g)[weak].any()
+
+
+def test_the_source_expression_held_in_its_residual_does_not_reach_the_driving_mesh(model, fit):
+    """Two sources differing only by expression the prior held back in the
+    residual (a strong component) compose to the same driving mesh; a
+    difference in a weak component is the source's own shape and stays."""
+    strong = _strong_components(model)
+    weak = int(np.setdiff1d(np.arange(model.num_exp), strong)[0])
+    driver = with_rotation(fit, euler_to_rotation(10.0, -5.0, 0.0))
+
+    def bump(k: int) -> FaceFit:
+        e = np.zeros(model.num_exp, np.float32)
+        e[k] = 2.0 * model.sigma_exp[k]
+        return replace(fit, residual=(fit.residual + model._combine(e, "exp_basis")).astype(np.float32))
+
+    base = model.compose(fit, driver)
+    np.testing.assert_allclose(model.compose(bump(int(strong[0])), driver), base, atol=1e-3)
+    assert np.abs(model.compose(bump(weak), driver) - base).max() > 0.1
+    # With itself as driver, the source still comes back exactly.
+    np.testing.assert_allclose(model.compose(bump(int(strong[0])), bump(int(strong[0]))), model.source_mesh(bump(int(strong[0]))), atol=1e-3)
 
 
 # -------------------------------------------------------------- compose

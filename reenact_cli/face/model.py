@@ -28,6 +28,14 @@ from .topology import CHIN, EAR_LEVEL_OVAL, NOSE_TIP
 PRIOR_WEIGHT_ID = 0.1
 PRIOR_WEIGHT_EXP = 0.005
 FIT_ITERATIONS = 2
+#: The prior shrinks every expression coefficient and leaves the rest of that
+#: expression in the residual. Composition moves that rest back into the
+#: expression for the components the fit keeps at least this fraction of
+#: (the strong ones: mouth opening, smile, ...), so a source's own expression
+#: does not leak into ``M_d`` through its residual; weaker components stay
+#: as fitted, since what the prior holds back there is mostly MediaPipe's
+#: pose-dependent placement, not expression (see :meth:`FaceModel.held_expression`).
+HELD_EXPRESSION_KEEP = 0.8
 #: See :attr:`FaceModel.head_pivot`: 0 = the face centroid, 1 = ear depth.
 PIVOT_DEPTH = 0.6
 
@@ -202,6 +210,28 @@ class FaceModel:
         object.__setattr__(self, "_solver_cache", solver)
         return solver
 
+    def _held_projector(self) -> np.ndarray:
+        """``(K_exp, 3V)``: the weighted least-squares projection of a residual
+        onto the expression basis (no prior), on the components of
+        :data:`HELD_EXPRESSION_KEEP`; zero rows for the others."""
+        cached = self.__dict__.get("_held_cache")
+        if cached is None:
+            basis = self.exp_basis.reshape(self.num_exp, -1).T.astype(np.float64)
+            w = np.repeat(self.fit_weights, 3).astype(np.float64)
+            gram = basis.T @ (basis * w[:, None])
+            prior = PRIOR_WEIGHT_EXP / np.maximum(self.sigma_exp.astype(np.float64), 1e-6) ** 2
+            kept = np.diag(gram) / (np.diag(gram) + prior)  # what the ridge fit keeps of each component
+            cached = np.linalg.solve(gram, basis.T * w[None, :]) * (kept >= HELD_EXPRESSION_KEEP)[:, None]
+            object.__setattr__(self, "_held_cache", cached)
+        return cached
+
+    def held_expression(self, fit: FaceFit) -> np.ndarray:
+        """``(K_exp,)`` float32: the expression the fit's prior held back in
+        ``fit.residual``, in the strong components (:data:`HELD_EXPRESSION_KEEP`);
+        zero in the others. ``fit.c_exp + held_expression(fit)`` is the
+        least-squares expression on those components."""
+        return (self._held_projector() @ fit.residual.reshape(-1).astype(np.float64)).astype(np.float32)
+
     def _combine(self, coeffs: np.ndarray, name: str) -> np.ndarray:
         """``coeffs (K,)`` times the basis ``name`` ``(K, 468, 3)``: ``(468, 3)``,
         computed as ``np.tensordot(coeffs, basis, axes=1)`` computes it (one
@@ -259,7 +289,9 @@ class FaceModel:
         """The driving mesh ``M_d`` in the source's crop pixels, ``(468, 3)``.
 
         Source identity + residual, the driver's expression, posed with the
-        driver's rotation (paper §3.1). The head turns about its pivot
+        driver's rotation (paper §3.1). Expressions are the fits' ``c_exp``
+        plus what their priors held back (:meth:`held_expression`), which
+        leaves the source's residual. The head turns about its pivot
         (:attr:`head_pivot`, between the ears), which stays where the source's
         is; with ``driver_reference`` (a video driver's reference frame) scale
         and pivot follow the driver's change since that frame:
@@ -268,14 +300,19 @@ class FaceModel:
         the target expression ``c_src + (c_d - c_d0)``.
         """
         a = float(np.clip(take.alpha, 0.0, 1.0))
-        target_exp = driver.c_exp
+        # Expressions with what each fit's prior held back in its residual
+        # (strong components only), and the source's residual without it.
+        held = self.held_expression(source)
+        source_exp = source.c_exp + held
+        residual = source.residual - self._combine(held, "exp_basis")
+        target_exp = driver.c_exp + self.held_expression(driver)
         if take.relative:
             if driver_reference is None:
                 raise ValueError("relative motion needs a driver reference frame")
-            target_exp = source.c_exp + (driver.c_exp - driver_reference.c_exp)
-        c_exp = source.c_exp + a * (target_exp - source.c_exp) if take.expression else source.c_exp
+            target_exp = source_exp + (target_exp - (driver_reference.c_exp + self.held_expression(driver_reference)))
+        c_exp = source_exp + a * (target_exp - source_exp) if take.expression else source_exp
         rotation = self.driving_rotation(source, driver, take, driver_reference)
-        shape = self.shape(source.c_id, c_exp) + source.residual + self.pose_deformation(rotation)
+        shape = self.shape(source.c_id, c_exp) + residual + self.pose_deformation(rotation)
         pivot = self.head_pivot
         scale = source.pose.scale
         centre = source.pose.apply(pivot[None])[0].astype(np.float64)
