@@ -277,8 +277,13 @@ def test_edit_fit_angles_and_scale(model, fit):
     e = edit_fit(model, fit, yaw=10.0, pitch=-5.0, roll=2.0, expression_scale=0.0)
     np.testing.assert_allclose(np.subtract(e.pose.euler(), fit.pose.euler()), [10.0, -5.0, 2.0], atol=1e-6)
     np.testing.assert_array_equal(e.c_exp, 0.0)
+    # Neutral includes the expression the fit's prior held back in the residual.
+    assert np.abs(model.held_expression(fit)).max() > 1e-3
+    np.testing.assert_allclose(model.held_expression(e), 0.0, atol=1e-4)
     np.testing.assert_array_equal(e.c_id, fit.c_id)
     assert e.pose.scale == fit.pose.scale
+    # No edit at all gives the source back.
+    np.testing.assert_allclose(model.compose(fit, edit_fit(model, fit)), model.source_mesh(fit), atol=1e-3)
 
 
 # ------------------------------------------------------------------ I/O

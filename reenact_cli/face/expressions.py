@@ -47,8 +47,10 @@ def edit_fit(
     expressions: dict[str, float] | None = None,
 ) -> FaceFit:
     """A driver-free 'driving fit': ``fit`` turned by the given degrees, its
-    expression scaled by ``expression_scale`` and moved along named directions
-    (amounts in prior standard deviations)."""
+    expression (with what the fit's prior held back in the residual,
+    :meth:`FaceModel.release_held_expression`) scaled by ``expression_scale``
+    and moved along named directions (amounts in prior standard deviations)."""
+    fit = model.release_held_expression(fit)
     angles = rotation_to_euler(fit.pose.rotation) + np.array([yaw, pitch, roll])
     rotation = euler_to_rotation(*angles)
     c_exp = fit.c_exp * float(expression_scale)

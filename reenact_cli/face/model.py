@@ -232,6 +232,13 @@ class FaceModel:
         least-squares expression on those components."""
         return (self._held_projector() @ fit.residual.reshape(-1).astype(np.float64)).astype(np.float32)
 
+    def release_held_expression(self, fit: FaceFit) -> FaceFit:
+        """The same face with :meth:`held_expression` moved from the residual
+        into ``c_exp`` (the mesh is unchanged, up to float rounding)."""
+        held = self.held_expression(fit)
+        residual = (fit.residual - self._combine(held, "exp_basis")).astype(np.float32)
+        return FaceFit(fit.pose, fit.c_id, (fit.c_exp + held).astype(np.float32), residual)
+
     def _combine(self, coeffs: np.ndarray, name: str) -> np.ndarray:
         """``coeffs (K,)`` times the basis ``name`` ``(K, 468, 3)``: ``(468, 3)``,
         computed as ``np.tensordot(coeffs, basis, axes=1)`` computes it (one
@@ -300,19 +307,16 @@ class FaceModel:
         the target expression ``c_src + (c_d - c_d0)``.
         """
         a = float(np.clip(take.alpha, 0.0, 1.0))
-        # Expressions with what each fit's prior held back in its residual
-        # (strong components only), and the source's residual without it.
-        held = self.held_expression(source)
-        source_exp = source.c_exp + held
-        residual = source.residual - self._combine(held, "exp_basis")
+        # Expressions include what each fit's prior held back in its residual.
+        source = self.release_held_expression(source)
         target_exp = driver.c_exp + self.held_expression(driver)
         if take.relative:
             if driver_reference is None:
                 raise ValueError("relative motion needs a driver reference frame")
-            target_exp = source_exp + (target_exp - (driver_reference.c_exp + self.held_expression(driver_reference)))
-        c_exp = source_exp + a * (target_exp - source_exp) if take.expression else source_exp
+            target_exp = source.c_exp + (target_exp - (driver_reference.c_exp + self.held_expression(driver_reference)))
+        c_exp = source.c_exp + a * (target_exp - source.c_exp) if take.expression else source.c_exp
         rotation = self.driving_rotation(source, driver, take, driver_reference)
-        shape = self.shape(source.c_id, c_exp) + residual + self.pose_deformation(rotation)
+        shape = self.shape(source.c_id, c_exp) + source.residual + self.pose_deformation(rotation)
         pivot = self.head_pivot
         scale = source.pose.scale
         centre = source.pose.apply(pivot[None])[0].astype(np.float64)
