@@ -460,7 +460,7 @@ def _extend(
     # value to their "below" one (hair and temples; jaw and neck).
     below = smoothstep((grid[:, :1, 1] - (y0 + 0.75 * face_h)) / (0.35 * face_h))
 
-    def length(above: float, under: float) -> np.ndarray:
+    def length(above: float | np.ndarray, under: float) -> np.ndarray:
         return face_h * (above + (under - above) * below)
 
     # Depth proxy: the face's depth at its edge, curving back to the pivot
