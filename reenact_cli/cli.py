@@ -106,6 +106,14 @@ NoPasteBackOpt = Annotated[bool, typer.Option("--no-paste-back", help="Write the
 CheckpointOpt = Annotated[Optional[Path], typer.Option("--checkpoint", help="Use the paper's learned generator with these trained weights (a .pt from 'reenact train'); default: the geometric generator, which needs no weights.")]
 
 
+def _say(*lines: str) -> None:
+    """Print result lines as plain text (paths may hold brackets), unwrapped."""
+    from .tasks.console import console
+
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
+
+
 def _config(size: int, device: str, face_model: Optional[Path], face: int = 0, checkpoint: Optional[Path] = None):
     from .errors import InputError
     from .pipeline import PipelineConfig, resolve_device
@@ -159,7 +167,6 @@ def drive(
         reenact drive me.jpg talk.mp4 --checkpoint runs/paper/last.pt --device cuda
     """
     from .tasks.batch import expand_sources
-    from .tasks.console import console
 
     config = _config(size, device, face_model, face, checkpoint)
     from .tasks.drive_video import is_sequence_driver
@@ -175,30 +182,21 @@ def drive(
             more_sources=tuple(paths[1:]), grid=grid, side_by_side=side_by_side,
         )
         summary = run_drive_video(opts, config)
-        console.print(summary.line(), markup=False, soft_wrap=True)
-        for note in summary.notes():
-            console.print(note, markup=False, soft_wrap=True)
+        _say(summary.line(), *summary.notes())
         return
     if len(paths) > 1 or grid or side_by_side:
         from .tasks.drive import run_drive_batch
 
         batch = run_drive_batch(paths, driver, output, config, grid, side_by_side, not no_paste_back, overwrite)
-        for out in batch.outputs:
-            console.print(f"wrote {out}", markup=False, soft_wrap=True)
-        if batch.skipped:
-            console.print(f"{len(batch.skipped)} source(s) skipped (no face)", markup=False)
-        for note in batch.notes():
-            console.print(note, markup=False, soft_wrap=True)
+        skipped = [f"{len(batch.skipped)} source(s) skipped (no face)"] if batch.skipped else []
+        _say(*(f"wrote {out}" for out in batch.outputs), *skipped, *batch.notes())
         return
     source = paths[0]
     from .tasks.drive import DriveOptions, run_drive
 
     done = run_drive(DriveOptions(source, driver, output, not no_paste_back, save_stages, overwrite), config)
-    console.print(f"wrote {done.output}", markup=False, soft_wrap=True)
-    if save_stages is not None:
-        console.print(f"stages in {save_stages}/", markup=False, soft_wrap=True)
-    for note in done.notes():
-        console.print(note, markup=False, soft_wrap=True)
+    stages = [f"stages in {save_stages}/"] if save_stages is not None else []
+    _say(f"wrote {done.output}", *stages, *done.notes())
 
 
 @app.command()
