@@ -57,6 +57,21 @@ def test_fits_are_in_frame_pixels_and_smoothing_steadies(frames):
     assert np.abs(yaw_smooth - yaw_raw).max() < 3.0  # steadier, not lagging far behind
 
 
+def test_the_held_back_expression_is_smoothed_with_the_rest(frames):
+    model = load_face_model()
+    _, raw, _ = _run(frames[:12], SmoothingConfig(enabled=False))
+    _, smooth, _ = _run(frames[:12], SmoothingConfig())
+    # The tracker hands out fits whose expression already holds what the
+    # prior held back (so compose finds nothing left in the residual)...
+    for fit in raw + smooth:
+        np.testing.assert_allclose(model.held_expression(fit), 0.0, atol=1e-4)
+    # ... and that expression is what the smoother steadies.
+    strong = np.abs(np.array([f.c_exp for f in raw])[:, :2]).max(axis=0)
+    assert (strong > 0).all()
+    exp_jitter = lambda fits: float(np.abs(np.diff(np.array([f.c_exp[:2] for f in fits]), 2, axis=0)).mean())
+    assert exp_jitter(smooth) < exp_jitter(raw)
+
+
 def test_a_clip_with_no_face_at_all(frames):
     blank = np.full_like(frames[0], 127)
     tracker, fits, pending = _run([blank] * 4, SmoothingConfig())

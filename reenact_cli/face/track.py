@@ -125,7 +125,9 @@ class DriverTracker:
                 self._pending += 1
                 return []
             return [self._last]
-        fit = self._smoother(fit)
+        # What the fit's prior held back in the residual is part of the
+        # driver's expression (compose uses it): smooth it with the rest.
+        fit = self._smoother(self.model.release_held_expression(fit))
         out = [fit] * (self._pending + 1)
         self._pending = 0
         self._last = fit
