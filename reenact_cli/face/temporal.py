@@ -95,8 +95,9 @@ class FitSmoother:
     Rotation is filtered as a quaternion kept on the hemisphere of the previous
     one (so q and -q never fight); scale, translation and ``c_exp`` share one
     filter with per-component scales (pixels for translation, prior sigmas for
-    expression). Identity and residual are not used from a driver and pass
-    through.
+    expression). Identity and residual pass through: compose uses neither
+    from a driver, once the tracker has moved the expression its fit's prior
+    held back out of the residual (:meth:`FaceModel.release_held_expression`).
     """
 
     def __init__(self, fps: float, sigma_exp: np.ndarray, config: SmoothingConfig = SmoothingConfig()) -> None:
