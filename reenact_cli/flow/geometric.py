@@ -406,12 +406,19 @@ def _block_means(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: i
     return cover, means
 
 
+def _ear_span(vertices: np.ndarray) -> tuple[float, float]:
+    """``(centre x, width)`` in pixels of the face oval's ear-level extremes
+    (the width at least 1)."""
+    a, b = float(vertices[EAR_LEVEL_OVAL[0], 0]), float(vertices[EAR_LEVEL_OVAL[1], 0])
+    return 0.5 * (a + b), max(abs(b - a), 1.0)
+
+
 def _nose_offset(vertices: np.ndarray) -> float:
     """How far the nose tip sits sideways of the midpoint between the face
     oval's ear-level extremes, in units of their distance (0 for a frontal
     face; positive when the nose points to larger x)."""
-    a, b = float(vertices[EAR_LEVEL_OVAL[0], 0]), float(vertices[EAR_LEVEL_OVAL[1], 0])
-    return (float(vertices[NOSE_TIP, 0]) - 0.5 * (a + b)) / max(abs(b - a), 1.0)
+    centre, width = _ear_span(vertices)
+    return (float(vertices[NOSE_TIP, 0]) - centre) / width
 
 
 def _trailing_side(src: np.ndarray, drv: np.ndarray, x: np.ndarray, full_turn: float) -> np.ndarray:
@@ -421,9 +428,8 @@ def _trailing_side(src: np.ndarray, drv: np.ndarray, x: np.ndarray, full_turn: f
     the middle fifth of the ear-to-ear width; scaled down for a turn whose
     nose shift is under ``full_turn`` (0 without a turn)."""
     turn = _nose_offset(drv) - _nose_offset(src)
-    a, b = float(drv[EAR_LEVEL_OVAL[0], 0]), float(drv[EAR_LEVEL_OVAL[1], 0])
-    ramp = 0.2 * max(abs(b - a), 1.0)
-    side = smoothstep((0.5 * (a + b) - x) * np.sign(turn) / ramp)
+    centre, width = _ear_span(drv)
+    side = smoothstep((centre - x) * np.sign(turn) / (0.2 * width))
     return side * smoothstep(abs(turn) / full_turn)
 
 
